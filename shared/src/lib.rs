@@ -1,0 +1,17 @@
+//! Touchline's pure core.
+//!
+//! Everything that can be decided without I/O lives here: the versioned wire
+//! schema, its validation and named limits, and attribution parsing. No browser
+//! and no Worker types; time and ids are passed in by the shells (`tracker/`,
+//! `edge/`), so every decision is a plain function that is unit-tested natively.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod attribution;
+pub mod limits;
+pub mod schema;
+#[cfg(feature = "validate")]
+pub mod validate;
+
+pub use attribution::{Attribution, ReferrerClass};
+pub use schema::{Event, EventData, SCHEMA_VERSION};

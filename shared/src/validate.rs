@@ -1,0 +1,364 @@
+//! Parsing and validating a batch from `POST /v1/collect`.
+//!
+//! A batch is judged event by event: a malformed event is rejected with its
+//! index and a reason that names the field, and the good ones are kept. Only a
+//! body that is not a batch at all (too large, not JSON, wrong shape) fails whole.
+
+use serde::Deserialize;
+
+use crate::limits::*;
+use crate::schema::*;
+
+/// The request body of `POST /v1/collect`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a batch: an object with `events` (an array) and optional `sent_at`")]
+struct RawBatch {
+    /// Client time when the batch was sent; used to correct client clocks.
+    #[serde(default)]
+    sent_at: Option<i64>,
+    events: Vec<serde_json::Value>,
+}
+
+/// Why a whole body was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchError {
+    /// Larger than [`MAX_BODY_BYTES`] (HTTP 413).
+    TooLarge {
+        /// Size of the body in bytes.
+        size: usize,
+    },
+    /// Not JSON, or not of the batch's shape (HTTP 400).
+    Malformed(String),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::TooLarge { size } => {
+                write!(f, "body is {size} bytes; the limit is {MAX_BODY_BYTES}")
+            }
+            BatchError::Malformed(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// An event that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// Its index in the batch.
+    pub index: usize,
+    /// The event as sent.
+    pub event: Event,
+    /// Event time on the collector's clock: `ts` corrected by the client's
+    /// clock offset (`received_at - sent_at`), ms since the epoch.
+    pub time: i64,
+}
+
+/// An event that failed validation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rejection {
+    /// Its index in the batch.
+    pub index: usize,
+    /// What is wrong, starting with the field's path.
+    pub reason: String,
+}
+
+/// The verdict on a batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    /// Valid events, in batch order.
+    pub accepted: Vec<Accepted>,
+    /// Invalid events, in batch order.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parses and validates a batch received at `now_ms` (collector time).
+pub fn validate_batch(body: &[u8], now_ms: i64) -> Result<Outcome, BatchError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(BatchError::TooLarge { size: body.len() });
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let raw: RawBatch = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        BatchError::Malformed(if path == "." {
+            format!("body is not a batch: {inner}")
+        } else {
+            format!("body is not a batch: {path}: {inner}")
+        })
+    })?;
+    // Without `sent_at` the client's clock is taken as right.
+    let sent_at = raw.sent_at.unwrap_or(now_ms);
+    let offset = now_ms.saturating_sub(sent_at);
+    let mut out = Outcome::default();
+    for (index, value) in raw.events.into_iter().enumerate() {
+        let verdict = if index >= MAX_EVENTS_PER_BATCH {
+            Err(format!(
+                "batch holds more than {MAX_EVENTS_PER_BATCH} events; send the rest in another batch"
+            ))
+        } else {
+            parse_event(value).and_then(|event| check_event(&event, sent_at).map(|()| event))
+        };
+        match verdict {
+            Ok(event) => {
+                let time = event.ts.saturating_add(offset);
+                out.accepted.push(Accepted { index, event, time });
+            }
+            Err(reason) => out.rejected.push(Rejection { index, reason }),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_event(value: serde_json::Value) -> Result<Event, String> {
+    de_at::<Event>("", value.clone()).map_err(|reason| {
+        if reason.starts_with("data:") {
+            data_error(&value["data"]).unwrap_or(reason)
+        } else {
+            reason
+        }
+    })
+}
+
+/// Deserialises `value`; an error names the field's path below `prefix`.
+fn de_at<T: serde::de::DeserializeOwned>(prefix: &str, value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match (prefix.is_empty(), path == ".") {
+            (true, true) => inner.to_string(),
+            (true, false) => format!("{path}: {inner}"),
+            (false, true) => format!("{prefix}: {inner}"),
+            (false, false) => format!("{prefix}.{path}: {inner}"),
+        }
+    })
+}
+
+/// serde buffers an internally tagged enum, which loses the field's path; on
+/// error, parse `data` again as its kind's own struct to name the field.
+fn data_error(data: &serde_json::Value) -> Option<String> {
+    let mut rest = data.as_object()?.clone();
+    let kind = rest.remove("kind")?;
+    let rest = serde_json::Value::Object(rest);
+    fn err<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Option<String> {
+        de_at::<T>("data", v).err()
+    }
+    match kind.as_str()? {
+        "page_view" => err::<PageView>(rest),
+        "product_view" => err::<ProductView>(rest),
+        "scroll" => err::<Scroll>(rest),
+        "engagement" => err::<Engagement>(rest),
+        "pricing_view" => err::<PricingView>(rest),
+        "checkout_step" => err::<CheckoutStep>(rest),
+        "order" => err::<Order>(rest),
+        "whatsapp_click" => err::<WhatsappClick>(rest),
+        "search" => err::<Search>(rest),
+        "identify" => err::<Identify>(rest),
+        "custom" => err::<Custom>(rest),
+        _ => None,
+    }
+}
+
+type Check = Result<(), String>;
+
+fn fail(path: &str, reason: impl std::fmt::Display) -> Check {
+    Err(format!("{path}: {reason}"))
+}
+
+fn id(path: &str, v: &str) -> Check {
+    if v.is_empty() || v.len() > MAX_ID_LEN {
+        return fail(path, format_args!("must be 1 to {MAX_ID_LEN} characters"));
+    }
+    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
+        return fail(path, "may hold only A-Z, a-z, 0-9, '_', '.', '-'");
+    }
+    Ok(())
+}
+
+fn text(path: &str, v: &str, max: usize) -> Check {
+    if v.len() > max {
+        return fail(path, format_args!("is {} bytes; the limit is {max}", v.len()));
+    }
+    if v.chars().any(char::is_control) {
+        return fail(path, "holds control characters");
+    }
+    Ok(())
+}
+
+fn non_empty_text(path: &str, v: &str, max: usize) -> Check {
+    if v.trim().is_empty() {
+        return fail(path, "must not be empty");
+    }
+    text(path, v, max)
+}
+
+fn slug(path: &str, v: &str) -> Check {
+    if v.is_empty() || v.len() > MAX_SLUG_LEN {
+        return fail(path, format_args!("must be 1 to {MAX_SLUG_LEN} characters"));
+    }
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        return fail(path, "may hold only a-z, 0-9, '_', '-'");
+    }
+    Ok(())
+}
+
+fn url(path: &str, v: &str, web_only: bool) -> Check {
+    text(path, v, MAX_URL_LEN)?;
+    let scheme_ok = if web_only {
+        v.starts_with("https://") || v.starts_with("http://")
+    } else {
+        v.contains(':')
+    };
+    if !scheme_ok {
+        return fail(
+            path,
+            if web_only {
+                "must be an absolute http(s) URL"
+            } else {
+                "must be an absolute URL"
+            },
+        );
+    }
+    Ok(())
+}
+
+fn money(path: &str, v: f64) -> Check {
+    if !v.is_finite() || !(0.0..=MAX_ORDER_VALUE).contains(&v) {
+        return fail(path, format_args!("must be between 0 and {MAX_ORDER_VALUE}"));
+    }
+    Ok(())
+}
+
+fn currency(path: &str, v: &str) -> Check {
+    if v.len() != 3 || !v.bytes().all(|b| b.is_ascii_uppercase()) {
+        return fail(path, "must be an ISO 4217 code such as INR");
+    }
+    Ok(())
+}
+
+fn sha256_hex(path: &str, v: &str) -> Check {
+    if v.len() != 64 || !v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return fail(path, "must be a SHA-256 digest in lowercase hex (64 characters)");
+    }
+    Ok(())
+}
+
+fn opt<T: ?Sized>(v: Option<&T>, f: impl FnOnce(&T) -> Check) -> Check {
+    v.map_or(Ok(()), f)
+}
+
+/// Checks what the types cannot: limits, formats and times.
+fn check_event(e: &Event, sent_at: i64) -> Check {
+    if e.schema != SCHEMA_VERSION {
+        return fail(
+            "schema",
+            format_args!("version {} is not supported; this collector speaks {SCHEMA_VERSION}", e.schema),
+        );
+    }
+    id("site_id", &e.site_id)?;
+    id("visitor_id", &e.visitor_id)?;
+    id("session_id", &e.session_id)?;
+    id("event_id", &e.event_id)?;
+    if e.ts > sent_at.saturating_add(MAX_FUTURE_SKEW_MS) {
+        return fail("ts", "lies after the batch was sent");
+    }
+    if e.ts < sent_at.saturating_sub(MAX_EVENT_AGE_MS) {
+        return fail("ts", "is more than 7 days before the batch was sent");
+    }
+    url("url", &e.url, true)?;
+    opt(e.referrer.as_deref(), |r| url("referrer", r, false))?;
+    check_data(&e.data)
+}
+
+fn check_data(d: &EventData) -> Check {
+    match d {
+        EventData::PageView(PageView { title, attribution }) => {
+            opt(title.as_deref(), |t| text("data.title", t, MAX_TEXT_LEN))?;
+            let a = attribution;
+            for (name, v) in [
+                ("utm_source", &a.utm_source),
+                ("utm_medium", &a.utm_medium),
+                ("utm_campaign", &a.utm_campaign),
+                ("utm_term", &a.utm_term),
+                ("utm_content", &a.utm_content),
+                ("gclid", &a.gclid),
+                ("fbclid", &a.fbclid),
+                ("ctwa_clid", &a.ctwa_clid),
+                ("igshid", &a.igshid),
+            ] {
+                opt(v.as_deref(), |v| {
+                    text(&format!("data.attribution.{name}"), v, MAX_TEXT_LEN)
+                })?;
+            }
+            Ok(())
+        }
+        EventData::ProductView(ProductView { sku, name, price, currency: cur }) => {
+            non_empty_text("data.sku", sku, MAX_ID_LEN)?;
+            opt(name.as_deref(), |n| text("data.name", n, MAX_TEXT_LEN))?;
+            opt(price.as_ref(), |p| money("data.price", *p))?;
+            opt(cur.as_deref(), |c| currency("data.currency", c))
+        }
+        EventData::Scroll(Scroll { depth_pct, milestone, container }) => {
+            if *depth_pct > 100 {
+                return fail("data.depth_pct", "must be 0 to 100");
+            }
+            if let Some(m) = milestone {
+                if ![25, 50, 75, 90, 100].contains(m) || m > depth_pct {
+                    return fail("data.milestone", "must be one of 25, 50, 75, 90, 100 and reached");
+                }
+            }
+            opt(container.as_deref(), |c| non_empty_text("data.container", c, MAX_SLUG_LEN))
+        }
+        EventData::Engagement(Engagement { engaged_ms, total_ms }) => {
+            const DAY_MS: u32 = 24 * 60 * 60 * 1000;
+            if *total_ms > DAY_MS {
+                return fail("data.total_ms", "is more than a day");
+            }
+            if engaged_ms > total_ms {
+                return fail("data.engaged_ms", "is more than total_ms");
+            }
+            Ok(())
+        }
+        EventData::PricingView(PricingView { count_7d }) => {
+            if *count_7d == 0 {
+                return fail("data.count_7d", "must count this view (>= 1)");
+            }
+            Ok(())
+        }
+        EventData::CheckoutStep(CheckoutStep { step }) => slug("data.step", step),
+        EventData::Order(Order { order_id, value, currency: cur, payment_method }) => {
+            non_empty_text("data.order_id", order_id, MAX_ID_LEN)?;
+            money("data.value", *value)?;
+            currency("data.currency", cur)?;
+            opt(payment_method.as_deref(), |p| slug("data.payment_method", p))
+        }
+        EventData::WhatsappClick(WhatsappClick { target, reference }) => {
+            url("data.target", target, false)?;
+            opt(reference.as_deref(), |r| id("data.reference", r))
+        }
+        EventData::Search(Search { query }) => non_empty_text("data.query", query, MAX_TEXT_LEN),
+        EventData::Identify(Identify { email_sha256, phone_sha256 }) => {
+            if email_sha256.is_none() && phone_sha256.is_none() {
+                return fail("data", "identify needs email_sha256 or phone_sha256");
+            }
+            opt(email_sha256.as_deref(), |h| sha256_hex("data.email_sha256", h))?;
+            opt(phone_sha256.as_deref(), |h| sha256_hex("data.phone_sha256", h))
+        }
+        EventData::Custom(Custom { name, props }) => {
+            slug("data.name", name)?;
+            if props.len() > MAX_CUSTOM_PROPS {
+                return fail("data.props", format_args!("has more than {MAX_CUSTOM_PROPS} entries"));
+            }
+            for (k, v) in props {
+                slug(&format!("data.props.{k}"), k)?;
+                if let Scalar::Text(t) = v {
+                    text(&format!("data.props.{k}"), t, MAX_TEXT_LEN)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
