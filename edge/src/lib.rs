@@ -1,1 +1,29 @@
-//! placeholder
+//! Touchline's edge collector: a Cloudflare Worker written with workers-rs.
+//!
+//! This file only builds the router; each route lives in `routes/`, the
+//! Durable Object in `journey.rs`, and every decision in `touchline-shared`.
+
+mod bindings;
+mod config;
+mod error;
+mod journey;
+mod routes;
+
+pub use journey::Journey;
+
+use worker::{event, Context, Env, Request, Response, Result, Router};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Router::new()
+        .get("/health", routes::health::get)
+        .get("/t.js", routes::tracker::script)
+        .get("/t.wasm", routes::tracker::wasm)
+        .post_async("/v1/collect", routes::collect::post)
+        .options("/v1/collect", routes::collect::preflight)
+        .get_async("/v1/journeys", routes::journeys::list)
+        .get_async("/v1/journeys/:visitor_id", routes::journeys::get)
+        .or_else_any_method("/*path", routes::not_found)
+        .run(req, env)
+        .await
+}

@@ -10,6 +10,8 @@
 pub mod attribution;
 pub mod limits;
 pub mod schema;
+pub mod session;
+pub mod sites;
 #[cfg(feature = "validate")]
 pub mod validate;
 

@@ -165,7 +165,8 @@ fn fail(path: &str, reason: impl std::fmt::Display) -> Check {
     Err(format!("{path}: {reason}"))
 }
 
-fn id(path: &str, v: &str) -> Check {
+/// Checks an id (site, visitor, session, event): 1 to `MAX_ID_LEN` of `[A-Za-z0-9_.-]`.
+pub fn id(path: &str, v: &str) -> Result<(), String> {
     if v.is_empty() || v.len() > MAX_ID_LEN {
         return fail(path, format_args!("must be 1 to {MAX_ID_LEN} characters"));
     }

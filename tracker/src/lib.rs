@@ -1,1 +1,34 @@
-//! placeholder
+//! Touchline's browser tracker.
+//!
+//! A shell around the core: it reads the browser (location, storage, clocks,
+//! lifecycle events), asks `touchline-shared` what that means, and delivers
+//! batches to the collector. Every entry point swallows failure: the host page
+//! must never see an exception from us, so problems degrade to "not tracked".
+#![deny(missing_docs)]
+
+mod browser;
+mod listener;
+mod tracker;
+mod transport;
+
+use wasm_bindgen::prelude::*;
+
+pub use tracker::{inspect, Tracker};
+
+/// Starts tracking on this page; called once by the loader (`t.js`).
+///
+/// `site` is the site id from the script tag's `data-site`, `endpoint` the
+/// collector URL. Does nothing when called twice or without a site id.
+#[wasm_bindgen]
+pub fn start(site: &str, endpoint: &str) {
+    tracker::start(site, endpoint);
+}
+
+/// Runs one `touchline(name, arg)` command from the page (or the queue of
+/// commands made before the wasm loaded). Unknown commands are ignored.
+#[wasm_bindgen]
+pub fn command(name: JsValue, arg: JsValue) {
+    if let Some(name) = name.as_string() {
+        tracker::command(&name, arg);
+    }
+}

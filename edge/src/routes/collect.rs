@@ -1,0 +1,114 @@
+//! `POST /v1/collect`: validates a batch, keeps the good events, names the
+//! bad ones by index, and appends each visitor's events to its Journey.
+//!
+//! Response: `{"accepted": n, "rejected": [{"index": i, "reason": "..."}], "duplicates": n}`.
+//! `accepted` counts newly stored events, `duplicates` valid events whose id
+//! was already stored. 200 when anything valid arrived (or the batch was
+//! empty); 400 with the same body when every event was rejected.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+use serde_json::json;
+use touchline_shared::limits::MAX_BODY_BYTES;
+use touchline_shared::sites::{check_origin, cors_origin, Sites};
+use touchline_shared::validate::{validate_batch, BatchError, Rejection};
+use worker::{Date, Request, Response, Result, RouteContext};
+
+use crate::config;
+use crate::error::{respond, AppError, AppResult};
+use crate::journey::{self, AppendItem};
+
+/// Receives a batch.
+pub async fn post(mut req: Request, ctx: RouteContext<()>) -> Result<Response> {
+    let origin = req.headers().get("Origin").ok().flatten();
+    let sites = config::sites(&ctx.env);
+    let resp = respond(collect(&mut req, &ctx.env, &sites, origin.as_deref()).await)?;
+    with_cors(resp, &sites, origin.as_deref())
+}
+
+/// CORS preflight (browsers skip it for `text/plain`, but JSON senders need it).
+pub fn preflight(req: Request, ctx: RouteContext<()>) -> Result<Response> {
+    let origin = req.headers().get("Origin").ok().flatten();
+    let sites = config::sites(&ctx.env);
+    let mut resp = Response::empty()?.with_status(204);
+    let h = resp.headers_mut();
+    h.set("Access-Control-Allow-Methods", "POST, OPTIONS")?;
+    h.set("Access-Control-Allow-Headers", "Content-Type")?;
+    h.set("Access-Control-Max-Age", "86400")?;
+    with_cors(resp, &sites, origin.as_deref())
+}
+
+fn with_cors(mut resp: Response, sites: &Sites, origin: Option<&str>) -> Result<Response> {
+    let h = resp.headers_mut();
+    h.set("Vary", "Origin")?;
+    if let Some(o) = origin.and_then(|o| cors_origin(sites, o)) {
+        h.set("Access-Control-Allow-Origin", o)?;
+    }
+    Ok(resp)
+}
+
+async fn collect(req: &mut Request, env: &worker::Env, sites: &Sites, origin: Option<&str>) -> AppResult {
+    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "text/plain" && mime != "application/json" {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "Content-Type must be text/plain or application/json, not `{content_type}`"
+        )));
+    }
+    let declared = req.headers().get("Content-Length")?.and_then(|l| l.parse::<usize>().ok());
+    if let Some(len) = declared.filter(|l| *l > MAX_BODY_BYTES) {
+        return Err(BatchError::TooLarge { size: len }.into_app());
+    }
+    let body = req.bytes().await?;
+    let received_at = Date::now().as_millis() as i64;
+    let outcome = validate_batch(&body, received_at).map_err(BatchError::into_app)?;
+
+    let mut rejected = outcome.rejected;
+    let mut by_visitor: BTreeMap<String, Vec<AppendItem>> = BTreeMap::new();
+    for a in outcome.accepted {
+        if let Err(reason) = check_origin(sites, &a.event.site_id, origin) {
+            rejected.push(Rejection { index: a.index, reason });
+            continue;
+        }
+        let item = AppendItem {
+            event_id: a.event.event_id.clone(),
+            site_id: a.event.site_id.clone(),
+            time: a.time,
+            seq: a.event.seq,
+            received_at,
+            kind: a.event.data.kind().to_owned(),
+            body: serde_json::to_string(&a.event).map_err(|e| AppError::Internal(e.to_string()))?,
+        };
+        by_visitor.entry(a.event.visitor_id).or_default().push(item);
+    }
+    rejected.sort_by_key(|r| r.index);
+
+    let appends = by_visitor.iter().map(|(visitor, items)| journey::append(env, visitor, items));
+    let (mut accepted, mut duplicates) = (0, 0);
+    for result in join_all(appends).await {
+        let r = result?;
+        accepted += r.inserted;
+        duplicates += r.duplicates;
+    }
+    let status = if accepted + duplicates == 0 && !rejected.is_empty() { 400 } else { 200 };
+    Ok(Response::from_json(&json!({
+        "accepted": accepted,
+        "rejected": rejected,
+        "duplicates": duplicates,
+    }))?
+    .with_status(status))
+}
+
+trait IntoApp {
+    fn into_app(self) -> AppError;
+}
+
+impl IntoApp for BatchError {
+    fn into_app(self) -> AppError {
+        match self {
+            BatchError::TooLarge { .. } => AppError::PayloadTooLarge(self.to_string()),
+            BatchError::Malformed(m) => AppError::BadRequest("malformed_batch", m),
+        }
+    }
+}

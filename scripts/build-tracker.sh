@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds what a page downloads: tracker/dist/t.js (loader + wasm-bindgen glue,
+# minified) and tracker/dist/t.wasm (wasm-opt -Oz), plus .gz/.br variants.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=node_modules/.bin
+cargo build -p touchline-tracker --target wasm32-unknown-unknown --release
+wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
+  target/wasm32-unknown-unknown/release/touchline_tracker.wasm
+mkdir -p tracker/dist
+"$bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+  tracker/pkg/touchline_tracker_bg.wasm -o tracker/dist/t.wasm
+"$bin/node" scripts/compress.mjs tracker/dist/t.wasm
+# The loader asks for the wasm by version, so the wasm can be cached forever.
+"$bin/esbuild" tracker/loader.js --bundle --minify --format=iife --target=es2017 \
+  --define:WASM_VERSION="\"$(cat tracker/dist/t.wasm.etag)\"" \
+  --log-level=error --outfile=tracker/dist/t.js
+"$bin/node" scripts/compress.mjs tracker/dist/t.js
