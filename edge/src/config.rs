@@ -8,8 +8,16 @@ use crate::error::AppError;
 
 /// The configured sites (`[vars.SITES]`); none when missing or unreadable,
 /// which makes every event fail with "unknown site" rather than a 500.
+/// `SITES` may be a TOML table in wrangler.toml or a JSON string (e.g. from
+/// `wrangler dev --var SITES:{...}` or a dashboard variable).
 pub fn sites(env: &Env) -> Sites {
-    env.object_var::<Sites>(bindings::SITES).unwrap_or_else(|e| {
+    let parsed = match env.var(bindings::SITES) {
+        Ok(text) => serde_json::from_str::<Sites>(&text.to_string()).map_err(|e| e.to_string()),
+        Err(_) => env
+            .object_var::<Sites>(bindings::SITES)
+            .map_err(|e| e.to_string()),
+    };
+    parsed.unwrap_or_else(|e| {
         worker::console_warn!("SITES is missing or invalid ({e}); no site can send events");
         Sites::new()
     })
@@ -23,7 +31,9 @@ pub fn require_api_key(req: &worker::Request, env: &Env) -> Result<(), AppError>
         .ok()
         .filter(|k| !k.is_empty())
         .ok_or_else(|| {
-            AppError::Unavailable("API_KEY is not configured: run `wrangler secret put API_KEY`".into())
+            AppError::Unavailable(
+                "API_KEY is not configured: run `wrangler secret put API_KEY`".into(),
+            )
         })?;
     let given = req
         .headers()

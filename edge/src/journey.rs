@@ -206,7 +206,10 @@ pub async fn append(env: &Env, visitor_id: &str, items: &[AppendItem]) -> Result
     let req = Request::new_with_init(&url, &init)?;
     let mut resp = stub(env, visitor_id)?.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
-        return Err(worker::Error::RustError(format!("journey append answered {}", resp.status_code())));
+        return Err(worker::Error::RustError(format!(
+            "journey append answered {}",
+            resp.status_code()
+        )));
     }
     resp.json().await
 }
@@ -214,9 +217,14 @@ pub async fn append(env: &Env, visitor_id: &str, items: &[AppendItem]) -> Result
 /// Reads a visitor's timeline, oldest first.
 pub async fn timeline(env: &Env, visitor_id: &str, limit: usize) -> Result<Vec<Value>> {
     let url = format!("https://journey/timeline?limit={limit}");
-    stub(env, visitor_id)?.fetch_with_str(&url).await?.json().await
+    stub(env, visitor_id)?
+        .fetch_with_str(&url)
+        .await?
+        .json()
+        .await
 }
 
 fn stub(env: &Env, visitor_id: &str) -> Result<worker::Stub> {
-    env.durable_object(bindings::JOURNEYS)?.get_by_name(visitor_id)
+    env.durable_object(bindings::JOURNEYS)?
+        .get_by_name(visitor_id)
 }

@@ -164,7 +164,7 @@ fn classify_host(host: &str) -> ReferrerClass {
         "mail.yahoo.com",
         "mail.proton.me",
     ];
-    if EMAIL.iter().any(|h| host == *h) {
+    if EMAIL.contains(&host) {
         return Email;
     }
     let has = |label: &str| host.split('.').any(|l| l == label);
@@ -228,15 +228,13 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -303,7 +301,10 @@ mod tests {
     #[test]
     fn click_ids_beat_the_referrer() {
         assert_eq!(
-            class("https://s.example/?ctwa_clid=abc", "https://www.google.com/"),
+            class(
+                "https://s.example/?ctwa_clid=abc",
+                "https://www.google.com/"
+            ),
             Some(Whatsapp)
         );
         assert_eq!(class("https://s.example/?igshid=abc", ""), Some(Instagram));
@@ -321,9 +322,15 @@ mod tests {
     #[test]
     fn broken_escapes_and_long_values_do_not_lose_the_page_view() {
         let long = "x".repeat(1000);
-        let a = Attribution::from_landing(&format!("https://s.example/?utm_source=%zz%&utm_term={long}"), "");
+        let a = Attribution::from_landing(
+            &format!("https://s.example/?utm_source=%zz%&utm_term={long}"),
+            "",
+        );
         assert_eq!(a.utm_source.as_deref(), Some("%zz%"));
-        assert_eq!(a.utm_term.map(|t| t.len()), Some(crate::limits::MAX_TEXT_LEN));
+        assert_eq!(
+            a.utm_term.map(|t| t.len()),
+            Some(crate::limits::MAX_TEXT_LEN)
+        );
     }
 
     #[test]

@@ -208,17 +208,17 @@ impl EventData {
     /// The `kind` tag, as on the wire.
     pub fn kind(&self) -> &'static str {
         match self {
-            EventData::PageView (_) => "page_view",
-            EventData::ProductView (_) => "product_view",
-            EventData::Scroll (_) => "scroll",
-            EventData::Engagement (_) => "engagement",
-            EventData::PricingView (_) => "pricing_view",
-            EventData::CheckoutStep (_) => "checkout_step",
-            EventData::Order (_) => "order",
-            EventData::WhatsappClick (_) => "whatsapp_click",
-            EventData::Search (_) => "search",
-            EventData::Identify (_) => "identify",
-            EventData::Custom (_) => "custom",
+            EventData::PageView(_) => "page_view",
+            EventData::ProductView(_) => "product_view",
+            EventData::Scroll(_) => "scroll",
+            EventData::Engagement(_) => "engagement",
+            EventData::PricingView(_) => "pricing_view",
+            EventData::CheckoutStep(_) => "checkout_step",
+            EventData::Order(_) => "order",
+            EventData::WhatsappClick(_) => "whatsapp_click",
+            EventData::Search(_) => "search",
+            EventData::Identify(_) => "identify",
+            EventData::Custom(_) => "custom",
         }
     }
 }

@@ -68,12 +68,21 @@ mod tests {
     fn thirty_minutes_of_inactivity_starts_a_new_session() {
         let s = Session::touch(None, 0.0, || "a".into());
         let s = Session::touch(Some(s), 31.0 * MIN, || "b".into());
-        assert_eq!(s, Session { id: "b".into(), last_activity: 31.0 * MIN });
+        assert_eq!(
+            s,
+            Session {
+                id: "b".into(),
+                last_activity: 31.0 * MIN
+            }
+        );
     }
 
     #[test]
     fn stored_form_round_trips_and_garbage_is_ignored() {
-        let s = Session { id: "s_ab.cd".into(), last_activity: 1_764_052_320_000.0 };
+        let s = Session {
+            id: "s_ab.cd".into(),
+            last_activity: 1_764_052_320_000.0,
+        };
         assert_eq!(Session::parse(&s.store()), Some(s));
         for bad in ["", "nodot", ".123", "abc.", "abc.xyz", "abc.NaN"] {
             assert_eq!(Session::parse(bad), None, "{bad}");

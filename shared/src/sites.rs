@@ -25,8 +25,17 @@ pub fn check_origin(sites: &Sites, site_id: &str, origin: Option<&str>) -> Resul
         .ok_or_else(|| format!("site_id: unknown site `{site_id}`"))?;
     match origin {
         None => Ok(()),
-        Some(o) if site.origins.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(o)) => Ok(()),
-        Some(o) => Err(format!("site_id: origin {o} is not allowed to send events for site `{site_id}`")),
+        Some(o)
+            if site
+                .origins
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(o)) =>
+        {
+            Ok(())
+        }
+        Some(o) => Err(format!(
+            "site_id: origin {o} is not allowed to send events for site `{site_id}`"
+        )),
     }
 }
 
@@ -34,7 +43,11 @@ pub fn check_origin(sites: &Sites, site_id: &str, origin: Option<&str>) -> Resul
 pub fn cors_origin<'a>(sites: &Sites, origin: &'a str) -> Option<&'a str> {
     sites
         .values()
-        .any(|s| s.origins.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(origin)))
+        .any(|s| {
+            s.origins
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+        })
         .then_some(origin)
 }
 
@@ -44,31 +57,54 @@ mod tests {
 
     fn sites() -> Sites {
         let mut s = Sites::new();
-        s.insert("demo".into(), Site { origins: vec!["https://shop.example".into()] });
-        s.insert("open".into(), Site { origins: vec!["*".into()] });
+        s.insert(
+            "demo".into(),
+            Site {
+                origins: vec!["https://shop.example".into()],
+            },
+        );
+        s.insert(
+            "open".into(),
+            Site {
+                origins: vec!["*".into()],
+            },
+        );
         s
     }
 
     #[test]
     fn allowed_origin_and_server_side_sends_pass() {
-        assert_eq!(check_origin(&sites(), "demo", Some("https://shop.example")), Ok(()));
+        assert_eq!(
+            check_origin(&sites(), "demo", Some("https://shop.example")),
+            Ok(())
+        );
         assert_eq!(check_origin(&sites(), "demo", None), Ok(()));
-        assert_eq!(check_origin(&sites(), "open", Some("https://any.example")), Ok(()));
+        assert_eq!(
+            check_origin(&sites(), "open", Some("https://any.example")),
+            Ok(())
+        );
     }
 
     #[test]
     fn unknown_site_and_foreign_origin_are_refused_with_reasons() {
-        let e = check_origin(&sites(), "nope", None).unwrap_err();
+        let e = check_origin(&sites(), "nope", None).expect_err("unknown site");
         assert_eq!(e, "site_id: unknown site `nope`");
-        let e = check_origin(&sites(), "demo", Some("https://evil.example")).unwrap_err();
-        assert!(e.contains("origin https://evil.example is not allowed"), "{e}");
+        let e = check_origin(&sites(), "demo", Some("https://evil.example"))
+            .expect_err("foreign origin");
+        assert!(
+            e.contains("origin https://evil.example is not allowed"),
+            "{e}"
+        );
     }
 
     #[test]
     fn cors_echoes_only_configured_origins() {
         let mut s = sites();
         s.remove("open");
-        assert_eq!(cors_origin(&s, "https://shop.example"), Some("https://shop.example"));
+        assert_eq!(
+            cors_origin(&s, "https://shop.example"),
+            Some("https://shop.example")
+        );
         assert_eq!(cors_origin(&s, "https://evil.example"), None);
     }
 }

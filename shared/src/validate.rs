@@ -11,7 +11,10 @@ use crate::schema::*;
 
 /// The request body of `POST /v1/collect`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a batch: an object with `events` (an array) and optional `sent_at`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a batch: an object with `events` (an array) and optional `sent_at`"
+)]
 struct RawBatch {
     /// Client time when the batch was sent; used to correct client clocks.
     #[serde(default)]
@@ -121,7 +124,10 @@ fn parse_event(value: serde_json::Value) -> Result<Event, String> {
 }
 
 /// Deserialises `value`; an error names the field's path below `prefix`.
-fn de_at<T: serde::de::DeserializeOwned>(prefix: &str, value: serde_json::Value) -> Result<T, String> {
+fn de_at<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    value: serde_json::Value,
+) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -170,7 +176,10 @@ pub fn id(path: &str, v: &str) -> Result<(), String> {
     if v.is_empty() || v.len() > MAX_ID_LEN {
         return fail(path, format_args!("must be 1 to {MAX_ID_LEN} characters"));
     }
-    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
         return fail(path, "may hold only A-Z, a-z, 0-9, '_', '.', '-'");
     }
     Ok(())
@@ -178,7 +187,10 @@ pub fn id(path: &str, v: &str) -> Result<(), String> {
 
 fn text(path: &str, v: &str, max: usize) -> Check {
     if v.len() > max {
-        return fail(path, format_args!("is {} bytes; the limit is {max}", v.len()));
+        return fail(
+            path,
+            format_args!("is {} bytes; the limit is {max}", v.len()),
+        );
     }
     if v.chars().any(char::is_control) {
         return fail(path, "holds control characters");
@@ -228,7 +240,10 @@ fn url(path: &str, v: &str, web_only: bool) -> Check {
 
 fn money(path: &str, v: f64) -> Check {
     if !v.is_finite() || !(0.0..=MAX_ORDER_VALUE).contains(&v) {
-        return fail(path, format_args!("must be between 0 and {MAX_ORDER_VALUE}"));
+        return fail(
+            path,
+            format_args!("must be between 0 and {MAX_ORDER_VALUE}"),
+        );
     }
     Ok(())
 }
@@ -241,8 +256,15 @@ fn currency(path: &str, v: &str) -> Check {
 }
 
 fn sha256_hex(path: &str, v: &str) -> Check {
-    if v.len() != 64 || !v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return fail(path, "must be a SHA-256 digest in lowercase hex (64 characters)");
+    if v.len() != 64
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return fail(
+            path,
+            "must be a SHA-256 digest in lowercase hex (64 characters)",
+        );
     }
     Ok(())
 }
@@ -256,7 +278,10 @@ fn check_event(e: &Event, sent_at: i64) -> Check {
     if e.schema != SCHEMA_VERSION {
         return fail(
             "schema",
-            format_args!("version {} is not supported; this collector speaks {SCHEMA_VERSION}", e.schema),
+            format_args!(
+                "version {} is not supported; this collector speaks {SCHEMA_VERSION}",
+                e.schema
+            ),
         );
     }
     id("site_id", &e.site_id)?;
@@ -296,24 +321,41 @@ fn check_data(d: &EventData) -> Check {
             }
             Ok(())
         }
-        EventData::ProductView(ProductView { sku, name, price, currency: cur }) => {
+        EventData::ProductView(ProductView {
+            sku,
+            name,
+            price,
+            currency: cur,
+        }) => {
             non_empty_text("data.sku", sku, MAX_ID_LEN)?;
             opt(name.as_deref(), |n| text("data.name", n, MAX_TEXT_LEN))?;
             opt(price.as_ref(), |p| money("data.price", *p))?;
             opt(cur.as_deref(), |c| currency("data.currency", c))
         }
-        EventData::Scroll(Scroll { depth_pct, milestone, container }) => {
+        EventData::Scroll(Scroll {
+            depth_pct,
+            milestone,
+            container,
+        }) => {
             if *depth_pct > 100 {
                 return fail("data.depth_pct", "must be 0 to 100");
             }
             if let Some(m) = milestone {
                 if ![25, 50, 75, 90, 100].contains(m) || m > depth_pct {
-                    return fail("data.milestone", "must be one of 25, 50, 75, 90, 100 and reached");
+                    return fail(
+                        "data.milestone",
+                        "must be one of 25, 50, 75, 90, 100 and reached",
+                    );
                 }
             }
-            opt(container.as_deref(), |c| non_empty_text("data.container", c, MAX_SLUG_LEN))
+            opt(container.as_deref(), |c| {
+                non_empty_text("data.container", c, MAX_SLUG_LEN)
+            })
         }
-        EventData::Engagement(Engagement { engaged_ms, total_ms }) => {
+        EventData::Engagement(Engagement {
+            engaged_ms,
+            total_ms,
+        }) => {
             const DAY_MS: u32 = 24 * 60 * 60 * 1000;
             if *total_ms > DAY_MS {
                 return fail("data.total_ms", "is more than a day");
@@ -330,28 +372,45 @@ fn check_data(d: &EventData) -> Check {
             Ok(())
         }
         EventData::CheckoutStep(CheckoutStep { step }) => slug("data.step", step),
-        EventData::Order(Order { order_id, value, currency: cur, payment_method }) => {
+        EventData::Order(Order {
+            order_id,
+            value,
+            currency: cur,
+            payment_method,
+        }) => {
             non_empty_text("data.order_id", order_id, MAX_ID_LEN)?;
             money("data.value", *value)?;
             currency("data.currency", cur)?;
-            opt(payment_method.as_deref(), |p| slug("data.payment_method", p))
+            opt(payment_method.as_deref(), |p| {
+                slug("data.payment_method", p)
+            })
         }
         EventData::WhatsappClick(WhatsappClick { target, reference }) => {
             url("data.target", target, false)?;
             opt(reference.as_deref(), |r| id("data.reference", r))
         }
         EventData::Search(Search { query }) => non_empty_text("data.query", query, MAX_TEXT_LEN),
-        EventData::Identify(Identify { email_sha256, phone_sha256 }) => {
+        EventData::Identify(Identify {
+            email_sha256,
+            phone_sha256,
+        }) => {
             if email_sha256.is_none() && phone_sha256.is_none() {
                 return fail("data", "identify needs email_sha256 or phone_sha256");
             }
-            opt(email_sha256.as_deref(), |h| sha256_hex("data.email_sha256", h))?;
-            opt(phone_sha256.as_deref(), |h| sha256_hex("data.phone_sha256", h))
+            opt(email_sha256.as_deref(), |h| {
+                sha256_hex("data.email_sha256", h)
+            })?;
+            opt(phone_sha256.as_deref(), |h| {
+                sha256_hex("data.phone_sha256", h)
+            })
         }
         EventData::Custom(Custom { name, props }) => {
             slug("data.name", name)?;
             if props.len() > MAX_CUSTOM_PROPS {
-                return fail("data.props", format_args!("has more than {MAX_CUSTOM_PROPS} entries"));
+                return fail(
+                    "data.props",
+                    format_args!("has more than {MAX_CUSTOM_PROPS} entries"),
+                );
             }
             for (k, v) in props {
                 slug(&format!("data.props.{k}"), k)?;

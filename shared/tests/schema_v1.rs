@@ -15,7 +15,11 @@ fn fixtures() -> Vec<(String, Value)> {
         .map(|e| {
             let path = e.expect("entry").path();
             let text = std::fs::read_to_string(&path).expect("fixture");
-            let name = path.file_stem().expect("stem").to_string_lossy().into_owned();
+            let name = path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned();
             (name, serde_json::from_str(&text).expect("fixture is JSON"))
         })
         .collect();
@@ -24,7 +28,11 @@ fn fixtures() -> Vec<(String, Value)> {
 }
 
 fn fixture(kind: &str) -> Value {
-    fixtures().into_iter().find(|(k, _)| k == kind).expect("fixture").1
+    fixtures()
+        .into_iter()
+        .find(|(k, _)| k == kind)
+        .expect("fixture")
+        .1
 }
 
 fn batch(events: Vec<Value>) -> Vec<u8> {
@@ -33,7 +41,10 @@ fn batch(events: Vec<Value>) -> Vec<u8> {
 
 fn reasons(events: Vec<Value>) -> Vec<(usize, String)> {
     let out = validate_batch(&batch(events), NOW).expect("a batch");
-    out.rejected.into_iter().map(|r| (r.index, r.reason)).collect()
+    out.rejected
+        .into_iter()
+        .map(|r| (r.index, r.reason))
+        .collect()
 }
 
 fn single_reason(event: Value) -> String {
@@ -48,8 +59,17 @@ fn every_kind_has_a_golden_fixture() {
     assert_eq!(
         kinds,
         [
-            "checkout_step", "custom", "engagement", "identify", "order", "page_view",
-            "pricing_view", "product_view", "scroll", "search", "whatsapp_click"
+            "checkout_step",
+            "custom",
+            "engagement",
+            "identify",
+            "order",
+            "page_view",
+            "pricing_view",
+            "product_view",
+            "scroll",
+            "search",
+            "whatsapp_click"
         ]
     );
 }
@@ -61,7 +81,10 @@ fn golden_fixtures_round_trip_in_both_directions() {
             .unwrap_or_else(|e| panic!("{kind}: fixture does not parse: {e}"));
         assert_eq!(event.data.kind(), kind);
         let back = serde_json::to_value(&event).expect("serialise");
-        assert_eq!(back, value, "{kind}: serialised form differs from the fixture");
+        assert_eq!(
+            back, value,
+            "{kind}: serialised form differs from the fixture"
+        );
     }
 }
 
@@ -91,10 +114,17 @@ fn a_mixed_batch_keeps_the_good_events_and_names_the_bad_ones() {
     let mut bad = fixture("order");
     bad["data"]["currency"] = json!("rupees");
     let out = validate_batch(&batch(vec![good.clone(), bad, good]), NOW).expect("batch");
-    assert_eq!(out.accepted.iter().map(|a| a.index).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(
+        out.accepted.iter().map(|a| a.index).collect::<Vec<_>>(),
+        [0, 2]
+    );
     assert_eq!(out.rejected.len(), 1);
     assert_eq!(out.rejected[0].index, 1);
-    assert!(out.rejected[0].reason.starts_with("data.currency:"), "{}", out.rejected[0].reason);
+    assert!(
+        out.rejected[0].reason.starts_with("data.currency:"),
+        "{}",
+        out.rejected[0].reason
+    );
 }
 
 #[test]
@@ -102,7 +132,10 @@ fn unknown_kind_is_rejected_with_its_path() {
     let mut ev = fixture("search");
     ev["data"]["kind"] = json!("teleport");
     let reason = single_reason(ev);
-    assert!(reason.starts_with("data.kind: unknown variant `teleport`"), "{reason}");
+    assert!(
+        reason.starts_with("data.kind: unknown variant `teleport`"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -132,7 +165,10 @@ fn wrong_type_is_named_with_its_path() {
     let mut ev = fixture("order");
     ev["data"]["value"] = json!("a lot");
     let reason = single_reason(ev);
-    assert!(reason.starts_with("data.value:") && reason.contains("invalid type"), "{reason}");
+    assert!(
+        reason.starts_with("data.value:") && reason.contains("invalid type"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -154,29 +190,103 @@ fn strings_over_their_limit_are_rejected() {
 #[test]
 fn bad_values_are_rejected_with_reasons() {
     let cases: Vec<(&str, &str, Value, &str)> = vec![
-        ("page_view", "/schema", json!(2), "schema: version 2 is not supported"),
-        ("page_view", "/event_id", json!("has space"), "event_id: may hold only"),
-        ("page_view", "/url", json!("javascript:alert(1)"), "url: must be an absolute http(s) URL"),
-        ("page_view", "/ts", json!(NOW + 3_600_000), "ts: lies after the batch was sent"),
-        ("page_view", "/ts", json!(NOW - 8 * 86_400_000), "ts: is more than 7 days"),
-        ("scroll", "/data/depth_pct", json!(120), "data.depth_pct: must be 0 to 100"),
+        (
+            "page_view",
+            "/schema",
+            json!(2),
+            "schema: version 2 is not supported",
+        ),
+        (
+            "page_view",
+            "/event_id",
+            json!("has space"),
+            "event_id: may hold only",
+        ),
+        (
+            "page_view",
+            "/url",
+            json!("javascript:alert(1)"),
+            "url: must be an absolute http(s) URL",
+        ),
+        (
+            "page_view",
+            "/ts",
+            json!(NOW + 3_600_000),
+            "ts: lies after the batch was sent",
+        ),
+        (
+            "page_view",
+            "/ts",
+            json!(NOW - 8 * 86_400_000),
+            "ts: is more than 7 days",
+        ),
+        (
+            "scroll",
+            "/data/depth_pct",
+            json!(120),
+            "data.depth_pct: must be 0 to 100",
+        ),
         ("scroll", "/data/milestone", json!(90), "data.milestone:"),
-        ("scroll", "/data/depth_pct", json!(-1), "data.depth_pct: invalid value"),
-        ("engagement", "/data/engaged_ms", json!(99_000), "data.engaged_ms: is more than total_ms"),
+        (
+            "scroll",
+            "/data/depth_pct",
+            json!(-1),
+            "data.depth_pct: invalid value",
+        ),
+        (
+            "engagement",
+            "/data/engaged_ms",
+            json!(99_000),
+            "data.engaged_ms: is more than total_ms",
+        ),
         ("pricing_view", "/data/count_7d", json!(0), "data.count_7d:"),
-        ("checkout_step", "/data/step", json!("Address Step"), "data.step: may hold only"),
-        ("order", "/data/value", json!(-5.0), "data.value: must be between"),
-        ("order", "/data/payment_method", json!(""), "data.payment_method: must be 1 to 32"),
-        ("whatsapp_click", "/data/reference", json!("x y"), "data.reference:"),
-        ("search", "/data/query", json!("   "), "data.query: must not be empty"),
-        ("identify", "/data/email_sha256", json!("alice@example.com"), "data.email_sha256: must be a SHA-256"),
+        (
+            "checkout_step",
+            "/data/step",
+            json!("Address Step"),
+            "data.step: may hold only",
+        ),
+        (
+            "order",
+            "/data/value",
+            json!(-5.0),
+            "data.value: must be between",
+        ),
+        (
+            "order",
+            "/data/payment_method",
+            json!(""),
+            "data.payment_method: must be 1 to 32",
+        ),
+        (
+            "whatsapp_click",
+            "/data/reference",
+            json!("x y"),
+            "data.reference:",
+        ),
+        (
+            "search",
+            "/data/query",
+            json!("   "),
+            "data.query: must not be empty",
+        ),
+        (
+            "identify",
+            "/data/email_sha256",
+            json!("alice@example.com"),
+            "data.email_sha256: must be a SHA-256",
+        ),
         ("custom", "/data/name", json!("Bad Name"), "data.name:"),
     ];
     for (kind, pointer, value, expected) in cases {
         let mut ev = fixture(kind);
-        *ev.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+        *ev.pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer}")) = value;
         let reason = single_reason(ev);
-        assert!(reason.starts_with(expected), "{kind}{pointer}: got {reason:?}, expected {expected:?}");
+        assert!(
+            reason.starts_with(expected),
+            "{kind}{pointer}: got {reason:?}, expected {expected:?}"
+        );
     }
 }
 
@@ -201,7 +311,11 @@ fn events_past_the_batch_limit_are_rejected_one_by_one() {
     assert_eq!(out.accepted.len(), MAX_EVENTS_PER_BATCH);
     assert_eq!(
         out.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [MAX_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH + 1, MAX_EVENTS_PER_BATCH + 2]
+        [
+            MAX_EVENTS_PER_BATCH,
+            MAX_EVENTS_PER_BATCH + 1,
+            MAX_EVENTS_PER_BATCH + 2
+        ]
     );
     assert!(out.rejected[0].reason.contains("more than 100 events"));
 }
@@ -209,7 +323,12 @@ fn events_past_the_batch_limit_are_rejected_one_by_one() {
 #[test]
 fn bodies_that_are_not_batches_fail_whole() {
     let too_big = vec![b' '; MAX_BODY_BYTES + 1];
-    assert_eq!(validate_batch(&too_big, NOW), Err(BatchError::TooLarge { size: MAX_BODY_BYTES + 1 }));
+    assert_eq!(
+        validate_batch(&too_big, NOW),
+        Err(BatchError::TooLarge {
+            size: MAX_BODY_BYTES + 1
+        })
+    );
     let cases: [(&[u8], &str); 5] = [
         (b"{\"events\": [", "EOF while parsing"),
         (b"not json", "expected ident"),
@@ -219,7 +338,9 @@ fn bodies_that_are_not_batches_fail_whole() {
     ];
     for (body, expected) in cases {
         match validate_batch(body, NOW) {
-            Err(BatchError::Malformed(m)) => assert!(m.contains(expected), "{m:?} lacks {expected:?}"),
+            Err(BatchError::Malformed(m)) => {
+                assert!(m.contains(expected), "{m:?} lacks {expected:?}")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -9,7 +9,8 @@
 mod browser;
 mod listener;
 mod tracker;
-mod transport;
+#[doc(hidden)]
+pub mod transport;
 
 use wasm_bindgen::prelude::*;
 

@@ -47,21 +47,7 @@ pub(crate) fn start(site: &str, endpoint: &str) {
     if site.is_empty() || endpoint.is_empty() || with(|_| ()).is_some() {
         return;
     }
-    let visitor_id = load(KEY_VISITOR).filter(|v| valid_id(v)).unwrap_or_else(|| {
-        let v = format!("v{}", random_hex(16));
-        save(KEY_VISITOR, &v);
-        v
-    });
-    let seq = load(KEY_SEQ).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let tracker = Tracker {
-        site_id: site.to_owned(),
-        endpoint: endpoint.to_owned(),
-        visitor_id,
-        seq,
-        pending: Vec::new(),
-        flush_timer: None,
-        listeners: Vec::new(),
-    };
+    let tracker = Tracker::new(site, endpoint);
     TRACKER.with(|t| {
         if let Ok(mut t) = t.try_borrow_mut() {
             *t = Some(tracker);
@@ -112,32 +98,69 @@ fn prop(obj: &JsValue, key: &str) -> JsValue {
 
 fn prop_str(obj: &JsValue, key: &str) -> Option<String> {
     let v = prop(obj, key);
-    v.as_string().or_else(|| v.as_f64().map(|n| (n as i64).to_string()))
+    v.as_string()
+        .or_else(|| v.as_f64().map(|n| (n as i64).to_string()))
 }
 
 pub(crate) fn command(name: &str, arg: JsValue) {
-    with(|t| match name {
-        "page_view" => t.page_view(),
-        "flush" => t.flush(false),
-        "checkout" => {
-            if let Some(step) = prop_str(&arg, "step") {
-                t.track(EventData::CheckoutStep(CheckoutStep { step }));
-            }
-        }
-        "order" => {
-            let (Some(order_id), Some(value)) = (prop_str(&arg, "id"), prop(&arg, "value").as_f64())
-            else {
-                return;
-            };
-            let currency = prop_str(&arg, "currency").unwrap_or_default().to_ascii_uppercase();
-            let payment_method = prop_str(&arg, "payment").map(|p| p.to_ascii_lowercase());
-            t.track(EventData::Order(Order { order_id, value, currency, payment_method }));
-        }
-        _ => {}
-    });
+    with(|t| t.command(name, arg));
 }
 
 impl Tracker {
+    /// A tracker for `site` sending to `endpoint`, with the visitor id kept
+    /// in localStorage (a new one when there is none or storage is blocked).
+    pub fn new(site: &str, endpoint: &str) -> Tracker {
+        let visitor_id = load(KEY_VISITOR)
+            .filter(|v| valid_id(v))
+            .unwrap_or_else(|| {
+                let v = format!("v{}", random_hex(16));
+                save(KEY_VISITOR, &v);
+                v
+            });
+        let seq = load(KEY_SEQ).and_then(|s| s.parse().ok()).unwrap_or(0);
+        Tracker {
+            site_id: site.to_owned(),
+            endpoint: endpoint.to_owned(),
+            visitor_id,
+            seq,
+            pending: Vec::new(),
+            flush_timer: None,
+            listeners: Vec::new(),
+        }
+    }
+
+    /// Runs one page command; unknown names and malformed arguments are ignored.
+    pub fn command(&mut self, name: &str, arg: JsValue) {
+        let t = self;
+        match name {
+            "page_view" => t.page_view(),
+            "flush" => t.flush(false),
+            "checkout" => {
+                if let Some(step) = prop_str(&arg, "step") {
+                    t.track(EventData::CheckoutStep(CheckoutStep { step }));
+                }
+            }
+            "order" => {
+                let (Some(order_id), Some(value)) =
+                    (prop_str(&arg, "id"), prop(&arg, "value").as_f64())
+                else {
+                    return;
+                };
+                let currency = prop_str(&arg, "currency")
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
+                let payment_method = prop_str(&arg, "payment").map(|p| p.to_ascii_lowercase());
+                t.track(EventData::Order(Order {
+                    order_id,
+                    value,
+                    currency,
+                    payment_method,
+                }));
+            }
+            _ => {}
+        }
+    }
+
     /// Records a page view of the current location, with its attribution.
     pub fn page_view(&mut self) {
         let title = browser::title();

@@ -51,8 +51,7 @@ pub fn bodies(events: &[Event], sent_at: f64) -> Vec<String> {
 pub fn send(endpoint: &str, body: String, on_hide: bool) {
     let Some(w) = window() else { return };
     if on_hide
-        && w
-            .navigator()
+        && w.navigator()
             .send_beacon_with_opt_str(endpoint, Some(&body))
             .unwrap_or(false)
     {

@@ -48,15 +48,28 @@ fn with_cors(mut resp: Response, sites: &Sites, origin: Option<&str>) -> Result<
     Ok(resp)
 }
 
-async fn collect(req: &mut Request, env: &worker::Env, sites: &Sites, origin: Option<&str>) -> AppResult {
+async fn collect(
+    req: &mut Request,
+    env: &worker::Env,
+    sites: &Sites,
+    origin: Option<&str>,
+) -> AppResult {
     let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime != "text/plain" && mime != "application/json" {
         return Err(AppError::UnsupportedMediaType(format!(
             "Content-Type must be text/plain or application/json, not `{content_type}`"
         )));
     }
-    let declared = req.headers().get("Content-Length")?.and_then(|l| l.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|l| l.parse::<usize>().ok());
     if let Some(len) = declared.filter(|l| *l > MAX_BODY_BYTES) {
         return Err(BatchError::TooLarge { size: len }.into_app());
     }
@@ -68,7 +81,10 @@ async fn collect(req: &mut Request, env: &worker::Env, sites: &Sites, origin: Op
     let mut by_visitor: BTreeMap<String, Vec<AppendItem>> = BTreeMap::new();
     for a in outcome.accepted {
         if let Err(reason) = check_origin(sites, &a.event.site_id, origin) {
-            rejected.push(Rejection { index: a.index, reason });
+            rejected.push(Rejection {
+                index: a.index,
+                reason,
+            });
             continue;
         }
         let item = AppendItem {
@@ -84,14 +100,20 @@ async fn collect(req: &mut Request, env: &worker::Env, sites: &Sites, origin: Op
     }
     rejected.sort_by_key(|r| r.index);
 
-    let appends = by_visitor.iter().map(|(visitor, items)| journey::append(env, visitor, items));
+    let appends = by_visitor
+        .iter()
+        .map(|(visitor, items)| journey::append(env, visitor, items));
     let (mut accepted, mut duplicates) = (0, 0);
     for result in join_all(appends).await {
         let r = result?;
         accepted += r.inserted;
         duplicates += r.duplicates;
     }
-    let status = if accepted + duplicates == 0 && !rejected.is_empty() { 400 } else { 200 };
+    let status = if accepted + duplicates == 0 && !rejected.is_empty() {
+        400
+    } else {
+        200
+    };
     Ok(Response::from_json(&json!({
         "accepted": accepted,
         "rejected": rejected,

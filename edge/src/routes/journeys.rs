@@ -35,13 +35,18 @@ pub async fn get(req: Request, ctx: RouteContext<()>) -> Result<Response> {
 async fn get_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
     require_api_key(req, &ctx.env)?;
     let visitor_id = ctx.param("visitor_id").cloned().unwrap_or_default();
-    validate::id("visitor_id", &visitor_id).map_err(|m| AppError::BadRequest("bad_visitor_id", m))?;
+    validate::id("visitor_id", &visitor_id)
+        .map_err(|m| AppError::BadRequest("bad_visitor_id", m))?;
     let limit = limit_param(req, MAX_TIMELINE_EVENTS as u32, MAX_TIMELINE_EVENTS as u32)?;
     let events = journey::timeline(&ctx.env, &visitor_id, limit as usize).await?;
     if events.is_empty() {
-        return Err(AppError::NotFound(format!("no journey for visitor `{visitor_id}`")));
+        return Err(AppError::NotFound(format!(
+            "no journey for visitor `{visitor_id}`"
+        )));
     }
-    Ok(Response::from_json(&json!({ "visitor_id": visitor_id, "events": events }))?)
+    Ok(Response::from_json(
+        &json!({ "visitor_id": visitor_id, "events": events }),
+    )?)
 }
 
 #[derive(Serialize, Deserialize)]

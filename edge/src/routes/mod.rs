@@ -11,5 +11,9 @@ use crate::error::{respond, AppError};
 
 /// Any path no route claims (static assets are served before the Worker runs).
 pub fn not_found(req: Request, _ctx: RouteContext<()>) -> Result<Response> {
-    respond(Err(AppError::NotFound(format!("no route for {} {}", req.method(), req.path()))))
+    respond(Err(AppError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    ))))
 }

@@ -50,9 +50,17 @@ pub fn wasm(req: Request, _ctx: RouteContext<()>) -> Result<Response> {
     let versioned = req
         .url()
         .ok()
-        .and_then(|u| u.query_pairs().find(|(k, _)| k == "v").map(|(_, v)| v.into_owned()))
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "v")
+                .map(|(_, v)| v.into_owned())
+        })
         .is_some_and(|v| v.as_bytes() == WASM.etag);
-    respond(serve(&req, &WASM, if versioned { IMMUTABLE } else { SHORT_CACHE }))
+    respond(serve(
+        &req,
+        &WASM,
+        if versioned { IMMUTABLE } else { SHORT_CACHE },
+    ))
 }
 
 fn serve(req: &Request, asset: &Asset, cache: &str) -> AppResult {
@@ -74,7 +82,11 @@ fn serve(req: &Request, asset: &Asset, cache: &str) -> AppResult {
         return Ok(builder.with_status(304).empty());
     }
     let accept = header("Accept-Encoding").to_ascii_lowercase();
-    let accepts = |enc: &str| accept.split(',').any(|e| e.split(';').next().map(str::trim) == Some(enc));
+    let accepts = |enc: &str| {
+        accept
+            .split(',')
+            .any(|e| e.split(';').next().map(str::trim) == Some(enc))
+    };
     let (body, encoding) = if accepts("br") {
         (asset.brotli, Some("br"))
     } else if accepts("gzip") {
@@ -84,7 +96,9 @@ fn serve(req: &Request, asset: &Asset, cache: &str) -> AppResult {
     };
     let builder = match encoding {
         // Manual: the bytes are already compressed; do not compress again.
-        Some(enc) => builder.with_header("Content-Encoding", enc)?.with_encode_body(EncodeBody::Manual),
+        Some(enc) => builder
+            .with_header("Content-Encoding", enc)?
+            .with_encode_body(EncodeBody::Manual),
         None => builder,
     };
     Ok(builder.fixed(body.to_vec()))

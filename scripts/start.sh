@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm start`: set up (idempotent), build, apply the D1 migrations, and serve
+# the demo shop, the dashboard, the tracker, the collector and the API on
+# http://127.0.0.1:8787 with local Durable Objects/D1/Queues kept in .wrangler/state.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+PORT="${PORT:-8787}"
+API_KEY="${TOUCHLINE_API_KEY:-touchline-dev-key}"
+STATE="${TOUCHLINE_STATE:-.wrangler/state}"
+bash scripts/build.sh
+CI=true wrangler d1 migrations apply touchline --local --persist-to "$STATE" -c wrangler.prebuilt.toml >/dev/null
+cat <<MSG
+
+  Touchline is running on http://127.0.0.1:$PORT
+    demo shop   http://127.0.0.1:$PORT/
+    tracker     http://127.0.0.1:$PORT/t.js
+    collector   POST http://127.0.0.1:$PORT/v1/collect
+    journeys    curl -H 'Authorization: Bearer $API_KEY' http://127.0.0.1:$PORT/v1/journeys
+  State is kept in $STATE. Stop with Ctrl-C.
+
+MSG
+exec wrangler dev -c wrangler.prebuilt.toml --port "$PORT" --ip 127.0.0.1 --inspector-port 0 \
+  --persist-to "$STATE" --var "API_KEY:$API_KEY" --log-level "${LOG_LEVEL:-info}"

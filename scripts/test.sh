@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm test`: set up (idempotent), lint, then every level of tests:
+# core unit tests, tracker tests in headless Chromium (wasm-bindgen-test),
+# and end-to-end tests (node --test) against the built Worker under
+# `wrangler dev`, which each test file starts on a free port with fresh state.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+step() { printf '\n=== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy (host and wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p touchline-tracker -p touchline-edge --target wasm32-unknown-unknown --all-targets -- -D warnings
+step "core unit tests"
+cargo test -p touchline-shared
+step "build tracker and Worker"
+bash scripts/build.sh
+step "tracker tests in headless Chromium"
+CHROMEDRIVER="$(command -v chromedriver)" cargo test --target wasm32-unknown-unknown -p touchline-tracker
+step "tracker size"
+node scripts/size.mjs
+step "end-to-end tests"
+node --test tests/

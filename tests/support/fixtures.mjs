@@ -1,0 +1,23 @@
+// The golden event fixtures of the core crate, reused here so the edge is
+// tested against exactly the wire format the Rust tests pin down.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './worker.mjs';
+
+const DIR = join(ROOT, 'shared', 'tests', 'fixtures', 'events');
+
+/** A fixture event made current: fresh ids and times, the given visitor and site. */
+export function fixture(kind, { visitor = 'vtest', site = 'test', id, ts = Date.now() } = {}) {
+  const e = JSON.parse(readFileSync(join(DIR, `${kind}.json`), 'utf8'));
+  e.visitor_id = visitor;
+  e.site_id = site;
+  e.event_id = id || `e${Math.random().toString(36).slice(2, 12)}`;
+  e.ts = ts;
+  return e;
+}
+
+export const KINDS = readdirSync(DIR).map((f) => f.replace(/\.json$/, '')).sort();
+
+export function uniqueVisitor(prefix = 'v') {
+  return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,107 @@
+// Starts the real, built Worker under `wrangler dev` (workerd, local Durable
+// Objects, D1 and Queues) on a free loopback port, with fresh state.
+// `npm test` starts one for the whole run and passes it in TOUCHLINE_URL;
+// a test file run alone starts its own.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+export const API_KEY = process.env.TOUCHLINE_API_KEY || 'touchline-test-key';
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(check, { timeout = 10_000, interval = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  CI: 'true',
+};
+
+/** Starts wrangler dev; returns { url, apiKey, persistTo, stop }. */
+export async function startWorker({ port, persistTo, apiKey = API_KEY, sites } = {}) {
+  if (!existsSync(join(ROOT, 'wrangler.prebuilt.toml'))) {
+    throw new Error('the Worker is not built: run `npm run build` first');
+  }
+  port ||= await freePort();
+  persistTo ||= mkdtempSync(join(tmpdir(), 'touchline-state-'));
+  const url = `http://127.0.0.1:${port}`;
+  sites ||= { demo: { origins: [url, `http://localhost:${port}`] }, test: { origins: ['*'] } };
+  const config = ['-c', join(ROOT, 'wrangler.prebuilt.toml')];
+  execFileSync(WRANGLER, ['d1', 'migrations', 'apply', 'touchline', '--local', '--persist-to', persistTo, ...config], {
+    cwd: ROOT, env: WRANGLER_ENV, stdio: 'pipe',
+  });
+  const child = spawn(WRANGLER, [
+    'dev', ...config, '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', '0',
+    '--log-level', 'warn', '--persist-to', persistTo,
+    '--var', `API_KEY:${apiKey}`, '--var', `SITES:${JSON.stringify(sites)}`,
+  ], { cwd: ROOT, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  try {
+    await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeout: 60_000, what: `wrangler dev on ${url}` });
+  } catch (e) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    throw new Error(`${e.message}\n--- wrangler log ---\n${log}`);
+  }
+  return {
+    url, apiKey, persistTo,
+    log: () => log,
+    async stop() {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+      const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** The shared Worker of this run, or a fresh one for this file. */
+export async function worker() {
+  if (process.env.TOUCHLINE_URL) {
+    return { url: process.env.TOUCHLINE_URL, apiKey: API_KEY, stop: async () => {} };
+  }
+  return startWorker();
+}
+
+/** GET a JSON API path with the API key. */
+export async function api(w, path, init = {}) {
+  const res = await fetch(`${w.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${w.apiKey}`, ...(init.headers || {}) },
+  });
+  return { status: res.status, body: await res.json().catch(() => null), headers: res.headers };
+}
