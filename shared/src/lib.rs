@@ -9,6 +9,7 @@
 
 pub mod attribution;
 pub mod limits;
+pub mod reference;
 pub mod schema;
 pub mod session;
 pub mod sites;
