@@ -13,6 +13,7 @@ pub mod reference;
 pub mod rules;
 pub mod schema;
 pub mod session;
+pub mod signal;
 pub mod sites;
 #[cfg(feature = "validate")]
 pub mod validate;
