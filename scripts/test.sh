@@ -14,8 +14,9 @@ cargo fmt --all --check
 step "cargo clippy (host and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p touchline-tracker -p touchline-edge --target wasm32-unknown-unknown --all-targets -- -D warnings
-step "core unit tests"
+step "core and edge unit tests"
 cargo test -p touchline-shared
+cargo test -p touchline-edge --lib
 step "build tracker and Worker"
 bash scripts/build.sh
 step "tracker tests in headless Chromium"
@@ -23,4 +24,4 @@ CHROMEDRIVER="$(command -v chromedriver)" cargo test --target wasm32-unknown-unk
 step "tracker size"
 node scripts/size.mjs
 step "end-to-end tests"
-node --test tests/
+node --test tests/*.test.mjs

@@ -8,3 +8,17 @@ pub const DB: &str = "DB";
 pub const API_KEY: &str = "API_KEY";
 /// Variable: JSON object of sites and their allowed origins.
 pub const SITES: &str = "SITES";
+/// Queue producer for intent signals (consumed by this Worker).
+pub const SIGNALS: &str = "SIGNALS";
+/// Name of its dead-letter queue.
+pub const SIGNALS_DLQ: &str = "touchline-signals-dlq";
+/// Variable: JSON array of webhook URLs that receive every signal.
+pub const WEBHOOK_URLS: &str = "WEBHOOK_URLS";
+/// Secret: HMAC key for `X-Touchline-Signature`.
+pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
+/// Variable: JSON array of intent rules (defaults of PRODUCT.md when absent).
+pub const RULES: &str = "RULES";
+/// Variable: comma-separated brand words for the discount-search rule.
+pub const BRAND_TERMS: &str = "BRAND_TERMS";
+/// Variable: first retry delay in seconds (doubles each attempt; default 30).
+pub const RETRY_BASE_SECONDS: &str = "RETRY_BASE_SECONDS";

@@ -9,7 +9,11 @@ use worker::{
     SqlStorageValue, State,
 };
 
+use touchline_shared::rules::{evaluate, on_alarm, Observed};
+use touchline_shared::signal::{attributed_campaign, observe, Signal, Stamped};
+
 use crate::bindings;
+use crate::signals;
 
 /// One validated event on its way into a timeline.
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,7 +57,14 @@ CREATE TABLE IF NOT EXISTS events (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time, seq);
+CREATE TABLE IF NOT EXISTS rule_state (rule TEXT PRIMARY KEY, last_fired INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS alarms (rule TEXT PRIMARY KEY, due INTEGER NOT NULL);
 ";
+
+/// How far back the rules look, ms (the longest default window is 7 days).
+const RULES_LOOKBACK_MS: i64 = 8 * 24 * 60 * 60 * 1000;
+/// Most events the rules look at.
+const RULES_MAX_EVENTS: i64 = 2_000;
 
 /// A visitor's timeline.
 #[durable_object]
@@ -80,9 +91,10 @@ impl DurableObject for Journey {
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
                 let items: Vec<AppendItem> = req.json().await?;
-                let result = self.append(&items)?;
+                let (result, new_ids) = self.append(&items)?;
                 if result.inserted > 0 {
-                    self.index_visitor(visitor_id, &items, result.inserted);
+                    self.index_visitor(visitor_id.clone(), &items, result.inserted);
+                    self.run_rules(&visitor_id, &new_ids).await?;
                 }
                 Response::from_json(&result)
             }
@@ -98,6 +110,62 @@ impl DurableObject for Journey {
             _ => Response::error("not found", 404),
         }
     }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now = now_ms();
+        let sql = self.state.storage().sql();
+        let due: Vec<AlarmRow> = sql
+            .exec(
+                "SELECT rule, due FROM alarms WHERE due <= ?",
+                vec![SqlStorageValue::from(now)],
+            )?
+            .to_array()?;
+        if !due.is_empty() {
+            let rules = signals::rules(&self.env);
+            let (timeline, observed) = self.recent(now)?;
+            let profile = timeline
+                .first()
+                .map(|s| s.event.visitor_id.clone())
+                .unwrap_or_default();
+            let mut fired = Vec::new();
+            for a in &due {
+                let cooldowns = self.cooldowns()?;
+                if let Some(f) = on_alarm(&rules, &a.rule, &observed, &cooldowns, now) {
+                    self.cooled(&f.rule, now)?;
+                    fired.push(Signal::new(
+                        &profile,
+                        f,
+                        attributed_campaign(&timeline),
+                        now,
+                    ));
+                }
+                sql.exec(
+                    "DELETE FROM alarms WHERE rule = ? AND due = ?",
+                    vec![a.rule.as_str().into(), a.due.into()],
+                )?;
+            }
+            // Err makes the runtime retry the alarm; the signal ids dedupe the retry.
+            signals::emit(&self.env, &fired).await?;
+        }
+        self.schedule_alarm(now).await?;
+        Response::ok("ok")
+    }
+}
+
+#[derive(Deserialize)]
+struct AlarmRow {
+    rule: String,
+    due: i64,
+}
+
+#[derive(Deserialize)]
+struct CooldownRow {
+    rule: String,
+    last_fired: i64,
+}
+
+fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
 }
 
 #[derive(Deserialize)]
@@ -114,9 +182,10 @@ struct Inserted {
 }
 
 impl Journey {
-    fn append(&self, items: &[AppendItem]) -> Result<AppendResult> {
+    fn append(&self, items: &[AppendItem]) -> Result<(AppendResult, Vec<String>)> {
         let sql = self.state.storage().sql();
         let mut result = AppendResult::default();
+        let mut new_ids = Vec::new();
         for item in items {
             let cursor = sql.exec(
                 "INSERT INTO events (event_id, time, seq, received_at, kind, body) VALUES (?, ?, ?, ?, ?, ?) \
@@ -134,9 +203,108 @@ impl Journey {
                 result.duplicates += 1;
             } else {
                 result.inserted += 1;
+                new_ids.push(item.event_id.clone());
             }
         }
-        Ok(result)
+        Ok((result, new_ids))
+    }
+
+    /// The recent timeline, and what the rules see of it.
+    fn recent(&self, now: i64) -> Result<(Vec<Stamped>, Vec<Observed>)> {
+        let rows: Vec<Row> = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT time, received_at, body FROM events WHERE time >= ? ORDER BY time DESC, seq DESC LIMIT ?",
+                vec![SqlStorageValue::from(now - RULES_LOOKBACK_MS), RULES_MAX_EVENTS.into()],
+            )?
+            .to_array()?;
+        let timeline: Vec<Stamped> = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(Stamped {
+                    time: r.time,
+                    event: serde_json::from_str(&r.body).ok()?,
+                })
+            })
+            .collect();
+        let observed = observe(&timeline);
+        Ok((timeline, observed))
+    }
+
+    fn cooldowns(&self) -> Result<Vec<(String, i64)>> {
+        let rows: Vec<CooldownRow> = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT rule, last_fired FROM rule_state", None)?
+            .to_array()?;
+        Ok(rows.into_iter().map(|r| (r.rule, r.last_fired)).collect())
+    }
+
+    fn cooled(&self, rule: &str, now: i64) -> Result<()> {
+        self.state.storage().sql().exec(
+            "INSERT INTO rule_state (rule, last_fired) VALUES (?, ?) ON CONFLICT (rule) DO UPDATE SET last_fired = excluded.last_fired",
+            vec![rule.into(), now.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Evaluates the rules on each new event, in time order: emits signals,
+    /// sets and clears abandonment alarms.
+    async fn run_rules(&self, profile: &str, new_ids: &[String]) -> Result<()> {
+        let now = now_ms();
+        let rules = signals::rules(&self.env);
+        let (timeline, observed) = self.recent(now)?;
+        let sql = self.state.storage().sql();
+        let mut fired = Vec::new();
+        for (i, event) in observed.iter().enumerate() {
+            if !new_ids.contains(&event.event_id) {
+                continue;
+            }
+            let cooldowns = self.cooldowns()?;
+            let decision = evaluate(&rules, &observed[..i], event, &cooldowns, now);
+            for f in decision.fire {
+                self.cooled(&f.rule, now)?;
+                fired.push(Signal::new(profile, f, attributed_campaign(&timeline), now));
+            }
+            for (rule, due) in decision.set_alarms {
+                sql.exec(
+                    "INSERT INTO alarms (rule, due) VALUES (?, ?) ON CONFLICT (rule) DO UPDATE SET due = excluded.due",
+                    vec![rule.into(), due.into()],
+                )?;
+            }
+            for rule in decision.clear_alarms {
+                sql.exec("DELETE FROM alarms WHERE rule = ?", vec![rule.into()])?;
+            }
+        }
+        self.schedule_alarm(now).await?;
+        signals::emit(&self.env, &fired).await
+    }
+
+    /// Points the Durable Object's one alarm at the earliest pending rule alarm.
+    async fn schedule_alarm(&self, now: i64) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Next {
+            due: Option<i64>,
+        }
+        let next: Vec<Next> = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT min(due) AS due FROM alarms", None)?
+            .to_array()?;
+        let storage = self.state.storage();
+        match next.first().and_then(|n| n.due) {
+            // set_alarm with a Duration is an offset from now (CLOUDFLARE-FACTS.md).
+            Some(due) => {
+                storage
+                    .set_alarm(std::time::Duration::from_millis((due - now).max(0) as u64))
+                    .await
+            }
+            None => storage.delete_alarm().await,
+        }
     }
 
     fn timeline(&self, limit: usize) -> Result<Vec<Value>> {

@@ -8,10 +8,11 @@ mod config;
 mod error;
 mod journey;
 mod routes;
+mod signals;
 
 pub use journey::Journey;
 
-use worker::{event, Context, Env, Request, Response, Result, Router};
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result, Router};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -23,7 +24,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .options("/v1/collect", routes::collect::preflight)
         .get_async("/v1/journeys", routes::journeys::list)
         .get_async("/v1/journeys/:visitor_id", routes::journeys::get)
+        .get_async("/v1/signals", routes::signals::list)
+        .post_async("/v1/signals/:id/resend", routes::signals::resend)
         .or_else_any_method("/*path", routes::not_found)
         .run(req, env)
         .await
+}
+
+/// Delivers intent signals to webhooks (and records dead letters).
+#[event(queue)]
+async fn queue(batch: MessageBatch<signals::DeliveryMsg>, env: Env, _ctx: Context) -> Result<()> {
+    signals::consume(batch, env).await
 }

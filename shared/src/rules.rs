@@ -252,6 +252,15 @@ pub fn default_rules() -> Vec<Rule> {
     ]
 }
 
+/// Sets the shop's brand words on every discount-search rule.
+pub fn set_brand_terms(rules: &mut [Rule], terms: &[String]) {
+    for r in rules {
+        if let Condition::DiscountSearch { brand_terms, .. } = &mut r.condition {
+            *brand_terms = terms.to_vec();
+        }
+    }
+}
+
 /// A signal the engine decided to emit (the shell adds ids, profile and campaign).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Firing {
@@ -593,11 +602,7 @@ mod tests {
     #[test]
     fn two_brand_discount_searches_raise_a_hand() {
         let mut rules = default_rules();
-        for r in &mut rules {
-            if let Condition::DiscountSearch { brand_terms, .. } = &mut r.condition {
-                *brand_terms = vec!["saathi".into()];
-            }
-        }
+        set_brand_terms(&mut rules, &["saathi".into()]);
         let q = |id: &str, t, s: &str| ob(id, t, Fact::Search { query: s.into() });
         let h = [q("a", 0, "Saathi discount code"), q("x", 5, "silk saree")];
         let fire = |e: &Observed| {

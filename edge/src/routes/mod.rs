@@ -3,6 +3,7 @@
 pub mod collect;
 pub mod health;
 pub mod journeys;
+pub mod signals;
 pub mod tracker;
 
 use worker::{Request, Response, Result, RouteContext};
