@@ -2,7 +2,10 @@
 // visitor's Durable Object, alarms, the Queue, and a local webhook receiver.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker, api, waitFor } from './support/worker.mjs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWorker, api, waitFor, freePort } from './support/worker.mjs';
 import { startReceiver, validSignature } from './support/receiver.mjs';
 import { fixture, uniqueVisitor } from './support/fixtures.mjs';
 
@@ -142,4 +145,36 @@ test('the signals API needs the key and checks its parameters', async () => {
   assert.equal((await fetch(`${w.url}/v1/signals`)).status, 401);
   assert.equal((await api(w, '/v1/signals?status=lost')).status, 400);
   assert.equal((await api(w, '/v1/signals?limit=100000')).status, 400);
+});
+
+test('restarting the worker while a delivery waits for its retry loses no signal', async () => {
+  let up = false;
+  const hook = await startReceiver(() => (up ? 200 : 503));
+  const opts = {
+    port: await freePort(),
+    persistTo: mkdtempSync(join(tmpdir(), 'touchline-restart-')),
+    testScheduled: true,
+    vars: { WEBHOOK_URLS: [`${hook.url}/hook`], WEBHOOK_SECRET: SECRET, RULES, RETRY_BASE_SECONDS: '30', REDRIVE_AFTER_SECONDS: '0' },
+  };
+  let w2 = await startWorker(opts);
+  try {
+    const visitor = uniqueVisitor();
+    const body = JSON.stringify({ events: [fixture('pricing_view', { visitor, ts: Date.now() - 2000 }), fixture('pricing_view', { visitor })] });
+    const res = await fetch(`${w2.url}/v1/collect`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
+    assert.equal(res.status, 200);
+    await waitFor(() => hook.requests.length >= 1, { what: 'the first, failing attempt' });
+    await w2.stop(); // the retry, 30 s away, was held by the local queue broker
+    up = true;
+    w2 = await startWorker(opts);
+    const cron = await fetch(`${w2.url}/__scheduled?cron=*/5+*+*+*+*`);
+    assert.equal(cron.status, 200);
+    const ok = await waitFor(() => hook.requests.find((r) => r.status === 200), { timeout: 15_000, what: 'delivery after restart' });
+    assert.equal(ok.json.profile_id, visitor);
+    const listed = await api(w2, '/v1/signals?status=delivered');
+    assert.ok(listed.body.signals.some((s) => s.id === ok.json.id));
+    assert.equal(hook.requests.filter((r) => r.status === 200).length, 1, 'delivered once');
+  } finally {
+    await w2.stop();
+    await hook.close();
+  }
 });

@@ -22,3 +22,5 @@ pub const RULES: &str = "RULES";
 pub const BRAND_TERMS: &str = "BRAND_TERMS";
 /// Variable: first retry delay in seconds (doubles each attempt; default 30).
 pub const RETRY_BASE_SECONDS: &str = "RETRY_BASE_SECONDS";
+/// Variable: seconds after which a pending delivery is re-queued by the cron (default 900).
+pub const REDRIVE_AFTER_SECONDS: &str = "REDRIVE_AFTER_SECONDS";

@@ -59,7 +59,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time, seq);
 CREATE TABLE IF NOT EXISTS rule_state (rule TEXT PRIMARY KEY, last_fired INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS alarms (rule TEXT PRIMARY KEY, due INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
+
+/// When handing signals to the queue fails, try again this much later, ms.
+const OUTBOX_RETRY_MS: i64 = 5_000;
 
 /// How far back the rules look, ms (the longest default window is 7 days).
 const RULES_LOOKBACK_MS: i64 = 8 * 24 * 60 * 60 * 1000;
@@ -113,6 +117,7 @@ impl DurableObject for Journey {
 
     async fn alarm(&self) -> Result<Response> {
         let now = now_ms();
+        self.flush_outbox().await;
         let sql = self.state.storage().sql();
         let due: Vec<AlarmRow> = sql
             .exec(
@@ -279,11 +284,61 @@ impl Journey {
                 sql.exec("DELETE FROM alarms WHERE rule = ?", vec![rule.into()])?;
             }
         }
-        self.schedule_alarm(now).await?;
-        signals::emit(&self.env, &fired).await
+        self.send(&fired).await?;
+        self.schedule_alarm(now).await
     }
 
-    /// Points the Durable Object's one alarm at the earliest pending rule alarm.
+    /// Transactional outbox: signals are stored with the events that caused
+    /// them (same synchronous turn), then handed to the queue; whatever could
+    /// not be handed over stays and is retried by the alarm.
+    async fn send(&self, fired: &[Signal]) -> Result<()> {
+        let sql = self.state.storage().sql();
+        for s in fired {
+            sql.exec(
+                "INSERT INTO outbox (id, body) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                vec![s.id.as_str().into(), serde_json::to_string(s)?.into()],
+            )?;
+        }
+        self.flush_outbox().await;
+        Ok(())
+    }
+
+    async fn flush_outbox(&self) {
+        #[derive(Deserialize)]
+        struct Out {
+            id: String,
+            body: String,
+        }
+        let sql = self.state.storage().sql();
+        let rows: Vec<Out> = match sql
+            .exec("SELECT id, body FROM outbox", None)
+            .and_then(|c| c.to_array())
+        {
+            Ok(r) => r,
+            Err(e) => return worker::console_error!("outbox: {e}"),
+        };
+        let pending: Vec<Signal> = rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        match signals::emit(&self.env, &pending).await {
+            Ok(()) => {
+                for r in &rows {
+                    let _ = sql.exec(
+                        "DELETE FROM outbox WHERE id = ?",
+                        vec![r.id.as_str().into()],
+                    );
+                }
+            }
+            Err(e) => worker::console_error!("signals kept in the outbox, retrying: {e}"),
+        }
+    }
+
+    /// Points the Durable Object's one alarm at the earliest pending rule
+    /// alarm, or soon when signals wait in the outbox.
     async fn schedule_alarm(&self, now: i64) -> Result<()> {
         #[derive(Deserialize)]
         struct Next {
@@ -293,7 +348,11 @@ impl Journey {
             .state
             .storage()
             .sql()
-            .exec("SELECT min(due) AS due FROM alarms", None)?
+            .exec(
+                "SELECT min(due) AS due FROM (SELECT due FROM alarms \
+                 UNION ALL SELECT ? AS due FROM (SELECT 1 FROM outbox LIMIT 1))",
+                vec![SqlStorageValue::from(now + OUTBOX_RETRY_MS)],
+            )?
             .to_array()?;
         let storage = self.state.storage();
         match next.first().and_then(|n| n.due) {

@@ -12,7 +12,10 @@ mod signals;
 
 pub use journey::Journey;
 
-use worker::{event, Context, Env, MessageBatch, Request, Response, Result, Router};
+use worker::{
+    event, Context, Env, MessageBatch, Request, Response, Result, Router, ScheduleContext,
+    ScheduledEvent,
+};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -35,4 +38,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 #[event(queue)]
 async fn queue(batch: MessageBatch<signals::DeliveryMsg>, env: Env, _ctx: Context) -> Result<()> {
     signals::consume(batch, env).await
+}
+
+/// Cron: re-queues signal deliveries whose queue message was lost.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match signals::redrive(&env).await {
+        Ok(0) => {}
+        Ok(n) => worker::console_log!("re-queued {n} signal deliveries"),
+        Err(e) => worker::console_error!("redrive failed: {e}"),
+    }
 }

@@ -305,6 +305,50 @@ pub async fn consume(batch: MessageBatch<DeliveryMsg>, env: Env) -> worker::Resu
     Ok(())
 }
 
+/// Default age after which a pending delivery counts as lost, seconds: more
+/// than the longest backoff, so a message merely waiting is not doubled.
+const DEFAULT_REDRIVE_AFTER_SECONDS: i64 = 15 * 60;
+
+/// Re-queues pending deliveries untouched for `REDRIVE_AFTER_SECONDS`: a
+/// queue message can be lost (e.g. a local broker restarting) while its D1
+/// row says it is still pending. Run by the cron trigger. Returns how many.
+pub async fn redrive(env: &Env) -> worker::Result<usize> {
+    let after = env
+        .var(bindings::REDRIVE_AFTER_SECONDS)
+        .ok()
+        .and_then(|v| v.to_string().parse::<i64>().ok())
+        .unwrap_or(DEFAULT_REDRIVE_AFTER_SECONDS);
+    let now = now_ms();
+    #[derive(Deserialize)]
+    struct Lost {
+        url: String,
+        body: String,
+    }
+    let lost = env
+        .d1(bindings::DB)?
+        .prepare(
+            "UPDATE signal_deliveries SET updated_at = ?1 \
+             WHERE status = 'pending' AND updated_at <= ?2 \
+             RETURNING url, (SELECT body FROM signals WHERE id = signal_id) AS body",
+        )
+        .bind(&[(now as f64).into(), ((now - after * 1000) as f64).into()])?
+        .all()
+        .await?
+        .results::<Lost>()?;
+    let queue = env.queue(bindings::SIGNALS)?;
+    for l in &lost {
+        let signal: Signal = serde_json::from_str(&l.body)?;
+        console_log!("re-queueing signal {} to {}", signal.id, l.url);
+        queue
+            .send(DeliveryMsg {
+                signal,
+                url: l.url.clone(),
+            })
+            .await?;
+    }
+    Ok(lost.len())
+}
+
 /// Queues the failed deliveries of a signal again; returns how many.
 pub async fn resend(env: &Env, signal_id: &str) -> worker::Result<Option<usize>> {
     let db = env.d1(bindings::DB)?;

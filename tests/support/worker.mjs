@@ -50,7 +50,7 @@ const WRANGLER_ENV = {
 };
 
 /** Starts wrangler dev; returns { url, apiKey, persistTo, stop }. */
-export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {} } = {}) {
+export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false } = {}) {
   if (!existsSync(join(ROOT, 'wrangler.prebuilt.toml'))) {
     throw new Error('the Worker is not built: run `npm run build` first');
   }
@@ -67,6 +67,7 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
     '--log-level', 'warn', '--persist-to', persistTo,
     '--var', `API_KEY:${apiKey}`, '--var', `SITES:${JSON.stringify(sites)}`,
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${typeof v === 'string' ? v : JSON.stringify(v)}`]),
+    ...(testScheduled ? ['--test-scheduled'] : []),
   ], { cwd: ROOT, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
