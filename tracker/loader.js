@@ -27,9 +27,12 @@ import init, { start, command } from './pkg/touchline_tracker.js';
         var run = function (a) {
           try { command(a[0], a[1]); } catch (e) { /* never into the page */ }
         };
-        w.touchline = function () { run(arguments); };
+        var api = w.touchline = function () { run(arguments); };
         for (var i = 0; i < queue.length; i++) run(queue[i]);
         queue.length = 0;
+        // Public readiness: `touchline.ready` and a `touchline:ready` event.
+        api.ready = true;
+        try { w.dispatchEvent(new Event('touchline:ready')); } catch (e) { /* old browsers */ }
       })
       .catch(function () { /* no wasm: the page works, nothing is tracked */ });
   } catch (e) { /* never into the page */ }

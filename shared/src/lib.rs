@@ -10,6 +10,7 @@
 pub mod attribution;
 pub mod limits;
 pub mod reference;
+pub mod reports;
 pub mod rules;
 pub mod schema;
 pub mod session;
