@@ -1,0 +1,176 @@
+//! Property tests: thousands of generated and mutated inputs per decoder.
+//! Each must end in a value or a structured error, never a panic.
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use touchline_shared::reference::{decorate_text, find_tokens, token_from_bytes};
+use touchline_shared::rules::{default_rules, evaluate, Fact, Observed};
+use touchline_shared::session::Session;
+use touchline_shared::validate::{validate_batch, BatchError};
+use touchline_shared::Attribution;
+
+const NOW: i64 = 1_764_052_400_000;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn golden_batch() -> Value {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events");
+    let mut events: Vec<Value> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .map(|e| {
+            serde_json::from_str(&std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+                .expect("json")
+        })
+        .collect();
+    events.sort_by_key(|e| e["event_id"].as_str().map(String::from));
+    json!({ "sent_at": NOW, "events": events })
+}
+
+/// A JSON value of any shape, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_]{1,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Replaces the value at a random path of `v` with `new`.
+fn mutate(v: &mut Value, path: &[usize], new: Value) {
+    let Some((p, rest)) = path.split_first() else {
+        *v = new;
+        return;
+    };
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            let k = m.keys().nth(p % m.len()).cloned().expect("key");
+            mutate(m.get_mut(&k).expect("value"), rest, new);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let n = a.len();
+            mutate(&mut a[p % n], rest, new);
+        }
+        _ => *v = new,
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_batch_decoder(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        match validate_batch(&body, NOW) {
+            Ok(out) => prop_assert!(out.accepted.len() + out.rejected.len() <= 100 + out.rejected.len()),
+            Err(BatchError::Malformed(m)) => prop_assert!(!m.is_empty()),
+            Err(BatchError::TooLarge { .. }) => prop_assert!(false, "small bodies are never too large"),
+        }
+    }
+
+    #[test]
+    fn mutated_golden_batches_keep_every_event_accounted_for(
+        path in prop::collection::vec(any::<usize>(), 1..6),
+        new in any_json(),
+    ) {
+        let mut batch = golden_batch();
+        let n = batch["events"].as_array().map_or(0, Vec::len);
+        mutate(&mut batch, &path, new);
+        let body = serde_json::to_vec(&batch).expect("json");
+        match validate_batch(&body, NOW) {
+            Ok(out) => {
+                let seen = out.accepted.len() + out.rejected.len();
+                // Each event is either kept or rejected with a reason: none lost.
+                if batch["events"].as_array().map_or(0, Vec::len) == n {
+                    prop_assert_eq!(seen, n);
+                }
+                for r in &out.rejected {
+                    prop_assert!(!r.reason.is_empty());
+                }
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn random_events_in_a_batch_get_a_verdict_each(events in prop::collection::vec(any_json(), 0..20)) {
+        let body = serde_json::to_vec(&json!({ "events": events })).expect("json");
+        let out = validate_batch(&body, NOW).expect("a batch");
+        prop_assert_eq!(out.accepted.len() + out.rejected.len(), events.len());
+    }
+
+    #[test]
+    fn attribution_parses_any_url_and_referrer(url in ".{0,200}", referrer in ".{0,200}") {
+        let a = Attribution::from_landing(&url, &referrer);
+        for v in [&a.utm_source, &a.utm_campaign, &a.utm_term, &a.fbclid, &a.ctwa_clid].into_iter().flatten() {
+            prop_assert!(v.len() <= touchline_shared::limits::MAX_TEXT_LEN);
+        }
+    }
+
+    #[test]
+    fn reference_tokens_survive_any_surrounding_text(
+        bytes in any::<[u8; 5]>(), before in ".{0,60}", after in ".{0,60}",
+    ) {
+        let token = token_from_bytes(&bytes);
+        let text = decorate_text(&before, &token) + &after;
+        prop_assert!(find_tokens(&text).contains(&token), "{} not found in {:?}", token, text);
+        let _ = find_tokens(&before);
+    }
+
+    #[test]
+    fn stored_sessions_parse_or_are_ignored(s in ".{0,40}") {
+        if let Some(sess) = Session::parse(&s) {
+            prop_assert!(!sess.id.is_empty());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2_000))]
+
+    #[test]
+    fn rules_decide_on_any_history_without_panicking(
+        facts in prop::collection::vec((0i64..10_000_000_000, 0u8..8, ".{0,20}"), 0..40),
+    ) {
+        let observed: Vec<Observed> = facts
+            .iter()
+            .enumerate()
+            .map(|(i, (time, k, text))| Observed {
+                event_id: format!("e{i}"),
+                time: *time,
+                fact: match k {
+                    0 => Fact::PricingView,
+                    1 => Fact::Order,
+                    2 => Fact::CheckoutStep { step: "address".into() },
+                    3 => Fact::Search { query: text.clone() },
+                    4 => Fact::WhatsappText { text: text.clone() },
+                    5 => Fact::PageView { new_session: true },
+                    6 => Fact::ProductView { sku: text.clone() },
+                    _ => Fact::PricingScroll { depth_pct: (*time % 101) as u8 },
+                },
+            })
+            .collect();
+        let rules = default_rules();
+        for (i, e) in observed.iter().enumerate() {
+            let d = evaluate(&rules, &observed[..i], e, &[], e.time);
+            for f in d.fire {
+                prop_assert!(!f.evidence.is_empty());
+                prop_assert!(f.score.is_finite());
+            }
+        }
+    }
+}
