@@ -233,8 +233,15 @@ pub struct LinkPlan {
 }
 
 /// Plans a link of `keys`, given the directory rows `known` (key, profile)
-/// read for them, and a fresh id to use if none is known.
-pub fn plan_link(keys: &[String], known: &[(String, String)], fresh: &str) -> LinkPlan {
+/// read for them, and a fresh id to use if none is known. `claims` are keys
+/// to record for the profile only where no one holds them (inserted with
+/// `ON CONFLICT DO NOTHING`, never read, never a reason to merge).
+pub fn plan_link(
+    keys: &[String],
+    claims: &[String],
+    known: &[(String, String)],
+    fresh: &str,
+) -> LinkPlan {
     let winner = merge_winner(known.iter().map(|(_, p)| p.as_str()));
     let (profile, created) = match winner {
         Some(w) => (w.to_owned(), false),
@@ -243,6 +250,7 @@ pub fn plan_link(keys: &[String], known: &[(String, String)], fresh: &str) -> Li
     let mut insert: Vec<String> = keys
         .iter()
         .filter(|k| !known.iter().any(|(kk, _)| kk == *k))
+        .chain(claims.iter().filter(|c| !keys.contains(c)))
         .cloned()
         .collect();
     insert.sort();
@@ -367,7 +375,7 @@ mod tests {
     #[test]
     fn a_link_of_unknown_keys_creates_one_profile_with_all_of_them() {
         let keys = vec!["v:a".to_string(), "wa:1555000111".to_string()];
-        let plan = plan_link(&keys, &[], "pnew");
+        let plan = plan_link(&keys, &[], &[], "pnew");
         assert!(plan.created);
         assert_eq!(plan.profile, "pnew");
         assert_eq!(plan.insert, keys);
@@ -378,14 +386,29 @@ mod tests {
     fn a_link_across_two_profiles_merges_into_the_oldest_and_adds_the_rest() {
         let keys = vec!["v:a".into(), "wa:1".into(), "ph:x".into()];
         let known = vec![("v:a".into(), "p2".into()), ("wa:1".into(), "p1".into())];
-        let plan = plan_link(&keys, &known, "p9");
+        let plan = plan_link(&keys, &[], &known, "p9");
         assert!(!plan.created);
         assert_eq!(plan.profile, "p1");
         assert_eq!(plan.insert, ["ph:x"]);
         assert_eq!(plan.merge, ["p2"]);
         // Linking again once everything points at p1 changes nothing.
         let known: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), "p1".into())).collect();
-        let again = plan_link(&keys, &known, "p9");
+        let again = plan_link(&keys, &[], &known, "p9");
         assert!(again.insert.is_empty() && again.merge.is_empty());
+    }
+
+    #[test]
+    fn claims_are_recorded_but_never_merge() {
+        let keys = vec!["v:a".to_string()];
+        let claims = vec!["order:ORD-1".to_string()];
+        let known = vec![("v:a".to_string(), "p2".to_string())];
+        let plan = plan_link(&keys, &claims, &known, "p9");
+        assert_eq!(plan.profile, "p2");
+        assert_eq!(
+            plan.insert,
+            ["order:ORD-1"],
+            "recorded if free (ON CONFLICT DO NOTHING)"
+        );
+        assert!(plan.merge.is_empty());
     }
 }

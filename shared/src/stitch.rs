@@ -8,7 +8,10 @@
 //! 3. identify(): the SHA-256 of a normalised phone or email (`ph:`, `em:`); a
 //!    wa_id's phone hash is one of the WhatsApp user's keys.
 //! 4. Orders: the order id (`order:`), so server events about the order (or
-//!    carrying the buyer's phone) join the profile that placed it.
+//!    carrying the buyer's phone) join the profile that placed it. A browser's
+//!    order event only *claims* the id (it is recorded if still free, but never
+//!    merges two profiles): a page could report anyone's order id, while a
+//!    server holding the events key is trusted to.
 
 use crate::identity::IdentityKey;
 use crate::link::{self, LinkError};
@@ -19,17 +22,32 @@ use crate::schema::{Event, EventData};
 pub struct EventKeys {
     /// Identities beyond the event's own person.
     pub keys: Vec<IdentityKey>,
+    /// Identities recorded for the person only if no one holds them yet.
+    pub claims: Vec<IdentityKey>,
     /// A `tl=` token that was present but refused (kept for the logs).
     pub link_error: Option<LinkError>,
 }
 
 /// Identities named by an event's data. `link_secret` verifies `tl=` tokens in
 /// page-view URLs at `now_ms`; without a secret, tokens are ignored.
-pub fn event_keys(event: &Event, link_secret: Option<&[u8]>, now_ms: i64) -> EventKeys {
+/// `trusted` is true for server-side senders.
+pub fn event_keys(
+    event: &Event,
+    link_secret: Option<&[u8]>,
+    now_ms: i64,
+    trusted: bool,
+) -> EventKeys {
     let mut out = EventKeys::default();
+    let mut claims = Vec::new();
     let mut push = |k: IdentityKey| {
         if k.check().is_ok() && !out.keys.contains(&k) {
             out.keys.push(k);
+        }
+    };
+    let mut order = |id: &str| {
+        let k = IdentityKey::Order(id.to_owned());
+        if k.check().is_ok() {
+            claims.push(k);
         }
     };
     match &event.data {
@@ -41,8 +59,8 @@ pub fn event_keys(event: &Event, link_secret: Option<&[u8]>, now_ms: i64) -> Eve
                 push(IdentityKey::Email(h.clone()));
             }
         }
-        EventData::Order(o) => push(IdentityKey::Order(o.order_id.clone())),
-        EventData::OrderStatus(o) => push(IdentityKey::Order(o.order_id.clone())),
+        EventData::Order(o) => order(&o.order_id),
+        EventData::OrderStatus(o) => order(&o.order_id),
         EventData::WhatsappClick(c) => {
             if let Some(r) = &c.reference {
                 push(IdentityKey::Reference(r.to_ascii_lowercase()));
@@ -57,6 +75,15 @@ pub fn event_keys(event: &Event, link_secret: Option<&[u8]>, now_ms: i64) -> Eve
             }
         }
         _ => {}
+    }
+    if trusted {
+        for k in claims {
+            if !out.keys.contains(&k) {
+                out.keys.push(k);
+            }
+        }
+    } else {
+        out.claims = claims;
     }
     out
 }
@@ -98,13 +125,13 @@ mod tests {
         let wa = IdentityKey::Whatsapp("15550001111".into());
         let t = link::mint(b"s", &wa, NOW + 1000);
         let e = page_view(&link::add_to_url("https://shop.example/", &t));
-        assert_eq!(event_keys(&e, Some(b"s"), NOW).keys, [wa]);
-        let expired = event_keys(&e, Some(b"s"), NOW + 1000);
+        assert_eq!(event_keys(&e, Some(b"s"), NOW, false).keys, [wa]);
+        let expired = event_keys(&e, Some(b"s"), NOW + 1000, false);
         assert!(expired.keys.is_empty());
         assert_eq!(expired.link_error, Some(LinkError::Expired));
-        let forged = event_keys(&e, Some(b"other"), NOW);
+        let forged = event_keys(&e, Some(b"other"), NOW, false);
         assert_eq!(forged.link_error, Some(LinkError::Forged));
-        assert!(event_keys(&e, None, NOW).keys.is_empty());
+        assert!(event_keys(&e, None, NOW, false).keys.is_empty());
     }
 
     #[test]
@@ -117,7 +144,7 @@ mod tests {
             }),
         );
         assert_eq!(
-            event_keys(&click, None, NOW).keys,
+            event_keys(&click, None, NOW, false).keys,
             [IdentityKey::Reference("tl-3f9a2c1b7d".into())]
         );
         let h = "beac9dfcfadbc799c464ab7a4f175b4a108b05412db10f8ad050c010444cbed9";
@@ -129,7 +156,7 @@ mod tests {
             }),
         );
         assert_eq!(
-            event_keys(&id, None, NOW).keys,
+            event_keys(&id, None, NOW, false).keys,
             [IdentityKey::Phone(h.into())]
         );
         let order = event(
@@ -141,8 +168,14 @@ mod tests {
                 payment_method: None,
             }),
         );
+        let from_browser = event_keys(&order, None, NOW, false);
+        assert!(
+            from_browser.keys.is_empty(),
+            "a page only claims an order id"
+        );
+        assert_eq!(from_browser.claims, [IdentityKey::Order("ORD-1".into())]);
         assert_eq!(
-            event_keys(&order, None, NOW).keys,
+            event_keys(&order, None, NOW, true).keys,
             [IdentityKey::Order("ORD-1".into())]
         );
         let odd = event(
@@ -154,6 +187,6 @@ mod tests {
                 payment_method: None,
             }),
         );
-        assert!(event_keys(&odd, None, NOW).keys.is_empty());
+        assert!(event_keys(&odd, None, NOW, true).keys.is_empty());
     }
 }

@@ -1,9 +1,13 @@
 //! One module per route.
 
 pub mod collect;
+pub mod events;
 pub mod health;
 pub mod journeys;
+pub mod links;
+pub mod profiles;
 pub mod tracker;
+pub mod webhook;
 
 use worker::{Request, Response, Result, RouteContext};
 
