@@ -23,4 +23,4 @@ CHROMEDRIVER="$(command -v chromedriver)" cargo test --target wasm32-unknown-unk
 step "tracker size"
 node scripts/size.mjs
 step "end-to-end tests"
-node --test tests/
+node --test tests/*.test.mjs
