@@ -23,4 +23,9 @@ cat <<MSG
 
 MSG
 exec wrangler dev -c wrangler.prebuilt.toml --port "$PORT" --ip 127.0.0.1 --inspector-port 0 \
-  --persist-to "$STATE" --var "API_KEY:$API_KEY" --log-level "${LOG_LEVEL:-info}"
+  --persist-to "$STATE" --var "API_KEY:$API_KEY" \
+  --var "EVENTS_KEY:${TOUCHLINE_EVENTS_KEY:-touchline-dev-events-key}" \
+  --var "WHATSAPP_APP_SECRET:${WHATSAPP_APP_SECRET:-touchline-dev-app-secret}" \
+  --var "WHATSAPP_VERIFY_TOKEN:${WHATSAPP_VERIFY_TOKEN:-touchline-dev-verify-token}" \
+  --var "LINK_SECRET:${TOUCHLINE_LINK_SECRET:-touchline-dev-link-secret}" \
+  --log-level "${LOG_LEVEL:-info}"

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { worker, api } from './support/worker.mjs';
-import { fixture, KINDS, uniqueVisitor } from './support/fixtures.mjs';
+import { fixture, BROWSER_KINDS, SERVER_KINDS, uniqueVisitor } from './support/fixtures.mjs';
 
 let w;
 before(async () => { w = await worker(); });
@@ -20,15 +20,28 @@ async function collect(body, { contentType = 'text/plain;charset=UTF-8', headers
 
 const timeline = async (visitor) => api(w, `/v1/journeys/${visitor}`);
 
-test('every kind of the golden fixtures is accepted and stored once', async () => {
+test('every browser kind of the golden fixtures is accepted and stored once', async () => {
   const visitor = uniqueVisitor();
-  const events = KINDS.map((k, i) => fixture(k, { visitor, ts: Date.now() - 1000 + i }));
+  const events = BROWSER_KINDS.map((k, i) => fixture(k, { visitor, ts: Date.now() - 1000 + i }));
   const r = await collect({ sent_at: Date.now(), events });
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body, { accepted: KINDS.length, rejected: [], duplicates: 0 });
+  assert.deepEqual(r.body, { accepted: BROWSER_KINDS.length, rejected: [], duplicates: 0 });
   const t = await timeline(visitor);
   assert.equal(t.status, 200);
-  assert.deepEqual(t.body.events.map((e) => e.data.kind), KINDS);
+  assert.deepEqual(t.body.events.map((e) => e.data.kind), BROWSER_KINDS);
+});
+
+test('server-only kinds sent by a browser are rejected with the endpoint to use', async () => {
+  const visitor = uniqueVisitor();
+  const events = SERVER_KINDS.map((k) => fixture(k, { visitor }));
+  for (const e of events) e.url = 'https://shop.example/';
+  const r = await collect({ sent_at: Date.now(), events });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.accepted, 0);
+  assert.deepEqual(r.body.rejected.map((x) => x.reason), SERVER_KINDS.map(
+    (k) => `data.kind: \`${k}\` is accepted only from servers, on POST /v1/events`,
+  ));
+  assert.equal((await timeline(visitor)).status, 404, 'nothing stored');
 });
 
 test('a replayed batch is counted as duplicates and stored once', async () => {

@@ -49,6 +49,8 @@ async function send(events) {
   assert.equal(res.status, 200, await res.text());
 }
 
+// A signal is "about" an event when that event is part of its evidence.
+const about = (event) => (x) => Boolean(x.json?.evidence?.includes(event.event_id));
 const received = (path, pred = () => true) => rx.requests.filter((r) => r.url === path && r.status < 300 && pred(r));
 
 test('two pricing views reach the webhook as repeat_pricing_view with both as evidence, signed', async () => {
@@ -58,7 +60,7 @@ test('two pricing views reach the webhook as repeat_pricing_view with both as ev
   await send([a]);
   await send([b]);
   const [hit] = await waitFor(() => {
-    const r = received('/ok', (x) => x.json?.profile_id === visitor);
+    const r = received('/ok', about(b));
     return r.length ? r : null;
   }, { what: 'the signal at the receiver' });
   const s = hit.json;
@@ -74,9 +76,10 @@ test('two pricing views reach the webhook as repeat_pricing_view with both as ev
 
 test('a flaky receiver gets the signal exactly once after retries; a 4xx one is not retried', async () => {
   const visitor = uniqueVisitor();
-  await send([fixture('pricing_view', { visitor, ts: Date.now() - 3000 }), fixture('pricing_view', { visitor })]);
+  const second = fixture('pricing_view', { visitor });
+  await send([fixture('pricing_view', { visitor, ts: Date.now() - 3000 }), second]);
   const ok = await waitFor(() => {
-    const r = received('/flaky', (x) => x.json?.profile_id === visitor);
+    const r = received('/flaky', about(second));
     return r.length ? r : null;
   }, { timeout: 20_000, what: 'delivery after two failures' });
   const id = ok[0].json.id;
@@ -97,10 +100,11 @@ test('a flaky receiver gets the signal exactly once after retries; a 4xx one is 
 
 test('an always-failing receiver leaves the signal in the dead-letter list, and it can be re-sent', async () => {
   const visitor = uniqueVisitor();
-  await send([fixture('pricing_view', { visitor, ts: Date.now() - 3000 }), fixture('pricing_view', { visitor })]);
+  const second = fixture('pricing_view', { visitor });
+  await send([fixture('pricing_view', { visitor, ts: Date.now() - 3000 }), second]);
   const failed = await waitFor(async () => {
     const r = await api(w, '/v1/signals?status=failed&limit=500');
-    const s = r.body.signals.find((x) => x.profile_id === visitor);
+    const s = r.body.signals.find((x) => x.evidence.includes(second.event_id));
     const down = s?.deliveries.find((d) => d.url.endsWith('/down'));
     return down?.status === 'failed' ? s : null;
   }, { timeout: 40_000, interval: 250, what: 'the dead-letter status' });
@@ -120,7 +124,7 @@ test('checkout to the address step without an order fires checkout_abandoned aft
   await send([step]);
   const t0 = Date.now();
   const [hit] = await waitFor(() => {
-    const r = received('/ok', (x) => x.json?.profile_id === visitor && x.json.rule === 'checkout_abandoned');
+    const r = received('/ok', (x) => about(step)(x) && x.json.rule === 'checkout_abandoned');
     return r.length ? r : null;
   }, { timeout: 15_000, what: 'checkout_abandoned' });
   assert.ok(hit.at - t0 >= ABANDON_MS - 1000, 'not before the delay');
@@ -130,15 +134,16 @@ test('checkout to the address step without an order fires checkout_abandoned aft
 
 test('an order before the alarm means no abandonment signal', async () => {
   const visitor = uniqueVisitor();
-  await send([fixture('checkout_step', { visitor, ts: Date.now() - 100 })]);
+  const step = fixture('checkout_step', { visitor, ts: Date.now() - 100 });
+  await send([step]);
   await send([fixture('order', { visitor })]);
   // A control visitor that abandons proves the alarm had time to fire.
-  const control = uniqueVisitor();
-  await send([fixture('checkout_step', { visitor: control })]);
-  await waitFor(() => received('/ok', (x) => x.json?.profile_id === control).length > 0, {
+  const control = fixture('checkout_step', { visitor: uniqueVisitor() });
+  await send([control]);
+  await waitFor(() => received('/ok', about(control)).length > 0, {
     timeout: 15_000, what: 'the control abandonment',
   });
-  assert.equal(received('/ok', (x) => x.json?.profile_id === visitor).length, 0);
+  assert.equal(received('/ok', about(step)).length, 0);
 });
 
 test('the signals API needs the key and checks its parameters', async () => {
@@ -169,7 +174,7 @@ test('restarting the worker while a delivery waits for its retry loses no signal
     const cron = await fetch(`${w2.url}/__scheduled?cron=*/5+*+*+*+*`);
     assert.equal(cron.status, 200);
     const ok = await waitFor(() => hook.requests.find((r) => r.status === 200), { timeout: 15_000, what: 'delivery after restart' });
-    assert.equal(ok.json.profile_id, visitor);
+    assert.ok(ok.json.evidence.length === 2);
     const listed = await api(w2, '/v1/signals?status=delivered');
     assert.ok(listed.body.signals.some((s) => s.id === ok.json.id));
     assert.equal(hook.requests.filter((r) => r.status === 200).length, 1, 'delivered once');

@@ -23,18 +23,39 @@ pub fn sites(env: &Env) -> Sites {
     })
 }
 
-/// Checks `Authorization: Bearer <API_KEY>` in constant time.
-pub fn require_api_key(req: &worker::Request, env: &Env) -> Result<(), AppError> {
-    let expected = env
-        .var(bindings::API_KEY)
+/// A secret or variable that must be set; 503 naming it otherwise.
+pub fn secret(env: &Env, name: &str) -> Result<String, AppError> {
+    env.var(name)
         .map(|v| v.to_string())
         .ok()
         .filter(|k| !k.is_empty())
         .ok_or_else(|| {
-            AppError::Unavailable(
-                "API_KEY is not configured: run `wrangler secret put API_KEY`".into(),
-            )
-        })?;
+            AppError::Unavailable(format!(
+                "{name} is not configured: run `wrangler secret put {name}`"
+            ))
+        })
+}
+
+/// A secret that may be absent.
+pub fn optional_secret(env: &Env, name: &str) -> Option<String> {
+    secret(env, name).ok()
+}
+
+/// The site WhatsApp chats are recorded under.
+pub fn whatsapp_site(env: &Env) -> String {
+    optional_secret(env, bindings::WHATSAPP_SITE_ID)
+        .or_else(|| sites(env).keys().next().cloned())
+        .unwrap_or_else(|| "whatsapp".into())
+}
+
+/// Checks `Authorization: Bearer <API_KEY>` in constant time.
+pub fn require_api_key(req: &worker::Request, env: &Env) -> Result<(), AppError> {
+    require_bearer(req, env, bindings::API_KEY)
+}
+
+/// Checks `Authorization: Bearer <secret named key_name>` in constant time.
+pub fn require_bearer(req: &worker::Request, env: &Env, key_name: &str) -> Result<(), AppError> {
+    let expected = secret(env, key_name)?;
     let given = req
         .headers()
         .get("Authorization")
@@ -49,9 +70,4 @@ pub fn require_api_key(req: &worker::Request, env: &Env) -> Result<(), AppError>
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use touchline_shared::sign::constant_time_eq;

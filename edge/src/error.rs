@@ -11,6 +11,10 @@ pub enum AppError {
     BadRequest(&'static str, String),
     /// 401: missing or wrong API key.
     Unauthorized,
+    /// 401: a webhook whose signature is missing or wrong.
+    BadSignature(String),
+    /// 403: a refused handshake (wrong verify token).
+    Forbidden(String),
     /// 404: no such route or resource.
     NotFound(String),
     /// 413: the body is over its limit.
@@ -32,6 +36,8 @@ impl AppError {
                 "unauthorized",
                 "send the API key as `Authorization: Bearer <key>`".into(),
             ),
+            AppError::BadSignature(m) => (401, "bad_signature", m.clone()),
+            AppError::Forbidden(m) => (403, "forbidden", m.clone()),
             AppError::NotFound(m) => (404, "not_found", m.clone()),
             AppError::PayloadTooLarge(m) => (413, "payload_too_large", m.clone()),
             AppError::UnsupportedMediaType(m) => (415, "unsupported_media_type", m.clone()),

@@ -1,34 +1,48 @@
 //! Touchline's edge collector: a Cloudflare Worker written with workers-rs.
 //!
 //! This file only builds the router; each route lives in `routes/`, the
-//! Durable Object in `journey.rs`, and every decision in `touchline-shared`.
+//! Durable Object in `profile.rs`, the identity directory in `directory.rs`,
+//! and every decision in `touchline-shared`.
 
 mod bindings;
 mod config;
+mod directory;
 mod error;
-mod journey;
+mod profile;
 mod routes;
 mod signals;
+mod store;
 
-pub use journey::Journey;
+pub use profile::Profile;
 
 use worker::{
-    event, Context, Env, MessageBatch, Request, Response, Result, Router, ScheduleContext,
+    event, Context, Env, MessageBatch, Method, Request, Response, Result, Router, ScheduleContext,
     ScheduledEvent,
 };
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    // The webhook answers first and stores afterwards, which needs
+    // `wait_until`; only the fetch handler's Context has it (not RouteContext).
+    if req.method() == Method::Post && req.path() == routes::webhook::PATH {
+        return routes::webhook::post(req, env, &ctx).await;
+    }
     Router::new()
         .get("/health", routes::health::get)
         .get("/t.js", routes::tracker::script)
         .get("/t.wasm", routes::tracker::wasm)
         .post_async("/v1/collect", routes::collect::post)
         .options("/v1/collect", routes::collect::preflight)
+        .post_async("/v1/events", routes::events::post)
         .get_async("/v1/journeys", routes::journeys::list)
         .get_async("/v1/journeys/:visitor_id", routes::journeys::get)
         .get_async("/v1/signals", routes::signals::list)
         .post_async("/v1/signals/:id/resend", routes::signals::resend)
+        .post_async("/v1/profiles/merge", routes::profiles::merge)
+        .get_async("/v1/profiles/:id/timeline", routes::profiles::timeline)
+        .delete_async("/v1/profiles/:id", routes::profiles::delete)
+        .post_async("/v1/links", routes::links::post)
+        .get(routes::webhook::PATH, routes::webhook::verify)
         .or_else_any_method("/*path", routes::not_found)
         .run(req, env)
         .await

@@ -8,16 +8,29 @@
 #![deny(missing_docs)]
 
 pub mod attribution;
+#[cfg(feature = "validate")]
+pub mod identity;
 pub mod limits;
+#[cfg(feature = "validate")]
+pub mod link;
 pub mod reference;
 pub mod reports;
 pub mod rules;
 pub mod schema;
 pub mod session;
+#[cfg(feature = "validate")]
+pub mod sign;
+#[cfg(feature = "validate")]
 pub mod signal;
 pub mod sites;
 #[cfg(feature = "validate")]
+pub mod stitch;
+#[cfg(feature = "validate")]
+pub mod timeline;
+#[cfg(feature = "validate")]
 pub mod validate;
+#[cfg(feature = "validate")]
+pub mod whatsapp;
 
 pub use attribution::{Attribution, ReferrerClass};
 pub use schema::{Event, EventData, SCHEMA_VERSION};

@@ -24,3 +24,38 @@ pub const MAX_EVENT_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 pub const MAX_ORDER_VALUE: f64 = 1.0e10;
 /// Session inactivity timeout used by the tracker, ms (30 minutes).
 pub const SESSION_TIMEOUT_MS: f64 = 30.0 * 60.0 * 1000.0;
+
+/// Largest WhatsApp webhook body (bytes). Meta documents payloads of up to 3 MB;
+/// anything bigger is refused with 413 before its signature is even computed.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// Most inbound messages read from one webhook delivery (Meta batches up to 1000
+/// updates); messages past this are skipped and named in the answer.
+pub const MAX_WEBHOOK_MESSAGES: usize = 1000;
+/// Longest WhatsApp message id (`wamid.…`) accepted; longer ones are skipped.
+pub const MAX_WAMID_LEN: usize = 256;
+/// Longest WhatsApp user id: a `wa_id` (digits) or a business-scoped user id.
+pub const MAX_WA_ID_LEN: usize = 64;
+/// Longest message text kept on a timeline (bytes); WhatsApp allows 4096
+/// characters, longer texts are cut on a char boundary, never rejected.
+pub const MAX_MESSAGE_TEXT_LEN: usize = 4096;
+/// Longest `hub.challenge` echoed by the verification handshake.
+pub const MAX_CHALLENGE_LEN: usize = 256;
+/// Longest signed chat-link token (`tl=` parameter).
+pub const MAX_LINK_TOKEN_LEN: usize = 256;
+/// Default lifetime of a signed chat link, ms (7 days).
+pub const DEFAULT_LINK_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Longest lifetime a signed chat link may be minted with, ms (30 days).
+pub const MAX_LINK_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Most identities one event or request may link at once.
+pub const MAX_IDENTITIES_PER_LINK: usize = 20;
+/// Most profiles one merge request may name.
+pub const MAX_MERGE_IDS: usize = 10;
+/// Most touchpoints one timeline page returns.
+pub const MAX_TIMELINE_PAGE: usize = 1000;
+/// Default size of a timeline page.
+pub const DEFAULT_TIMELINE_PAGE: usize = 200;
+/// How long before an order a campaign touch may earn the credit, ms (7 days,
+/// the click-to-WhatsApp window Meta's partners use).
+pub const ATTRIBUTION_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Largest body of the small JSON APIs (links, merges), bytes.
+pub const MAX_API_BODY_BYTES: usize = 16 * 1024;

@@ -91,6 +91,13 @@ impl Fact {
                 step: c.step.clone(),
             },
             EventData::Order(_) => Fact::Order,
+            EventData::PaidSearch(p) => Fact::Search {
+                query: p.term.clone(),
+            },
+            EventData::WhatsappInbound(w) => match &w.text {
+                Some(text) => Fact::WhatsappText { text: text.clone() },
+                None => Fact::Other,
+            },
             _ => Fact::Other,
         }
     }

@@ -76,6 +76,16 @@ pub enum EventData {
     Identify(Identify),
     /// Anything else the site wants on the timeline.
     Custom(Custom),
+    /// A message a customer sent on WhatsApp (from the Cloud API webhook).
+    WhatsappInbound(WhatsappInbound),
+    /// A later stage of an order, e.g. delivered, paid (cash on delivery), returned.
+    OrderStatus(OrderStatus),
+    /// A stage of the lead in the business's CRM.
+    CrmStage(CrmStage),
+    /// An Instagram interaction: a reel or story viewed, a DM, a comment.
+    Instagram(Instagram),
+    /// A click on a search ad, with the search term that showed it.
+    PaidSearch(PaidSearch),
 }
 
 /// A page was shown: a load, a single-page-app navigation or a bfcache restore.
@@ -204,6 +214,132 @@ pub struct Custom {
     pub props: std::collections::BTreeMap<String, Scalar>,
 }
 
+/// Click-to-WhatsApp ad data from the `referral` object of an inbound message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CtwaReferral {
+    /// The ad (or post) id: the campaign a chat is credited to.
+    pub source_id: String,
+    /// `ad` or `post`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// URL of the ad or post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// Ad headline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    /// Ad primary text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `image` or `video`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Click id to report back to Meta; absent for WhatsApp Status placements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctwa_clid: Option<String>,
+}
+
+/// A message a customer sent on WhatsApp (from the Cloud API webhook).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappInbound {
+    /// WhatsApp message id (`wamid.…`), the idempotency key.
+    pub message_id: String,
+    /// Who sent it: the business-scoped user id when present, else the wa_id.
+    pub wa: String,
+    /// The sender's wa_id (phone digits), when Meta sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_id: Option<String>,
+    /// The sender's business-scoped user id, when Meta sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The sender's WhatsApp profile name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
+    /// `text`, `button`, `interactive`, or `other` for any other type.
+    pub message_type: String,
+    /// The type Meta sent when `message_type` is `other` (e.g. `image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_type: Option<String>,
+    /// Text, button label or reply title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The click-to-WhatsApp ad that started the chat, on the first message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<CtwaReferral>,
+    /// The business phone number id the message was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+}
+
+/// A later stage of an order, e.g. delivered, paid (cash on delivery), returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderStatus {
+    /// The shop's order id.
+    pub order_id: String,
+    /// A slug: `placed`, `shipped`, `delivered`, `paid`, `cancelled`, `returned`, ...
+    pub status: String,
+    /// Order value in `currency` (major unit), if it changed or is now known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// ISO 4217 code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Payment method slug, e.g. `cod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<String>,
+}
+
+/// A stage of the lead in the business's CRM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmStage {
+    /// Stage slug, e.g. `qualified`, `proposal`, `won`.
+    pub stage: String,
+    /// Pipeline slug, when the CRM has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+}
+
+/// An Instagram interaction: a reel or story viewed, a DM, a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instagram {
+    /// Action slug, e.g. `reel_view`, `story_reply`, `dm`, `comment`, `ad_click`.
+    pub action: String,
+    /// The reel, story or post id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// The ad id, for ad interactions (click-to-Direct ads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_id: Option<String>,
+    /// Campaign name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    /// Message or comment text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A click on a search ad, with the search term that showed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaidSearch {
+    /// The search term, e.g. "brand discount".
+    pub term: String,
+    /// Engine slug, e.g. `google`, `bing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Campaign name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    /// Click id (gclid, msclkid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub click_id: Option<String>,
+}
+
 impl EventData {
     /// The `kind` tag, as on the wire.
     pub fn kind(&self) -> &'static str {
@@ -219,6 +355,24 @@ impl EventData {
             EventData::Search(_) => "search",
             EventData::Identify(_) => "identify",
             EventData::Custom(_) => "custom",
+            EventData::WhatsappInbound(_) => "whatsapp_inbound",
+            EventData::OrderStatus(_) => "order_status",
+            EventData::CrmStage(_) => "crm_stage",
+            EventData::Instagram(_) => "instagram",
+            EventData::PaidSearch(_) => "paid_search",
         }
+    }
+
+    /// True for kinds only servers may send (`POST /v1/events`, the WhatsApp
+    /// webhook): a browser cannot vouch for a chat, a delivery or a CRM stage.
+    pub fn server_only(&self) -> bool {
+        matches!(
+            self,
+            EventData::WhatsappInbound(_)
+                | EventData::OrderStatus(_)
+                | EventData::CrmStage(_)
+                | EventData::Instagram(_)
+                | EventData::PaidSearch(_)
+        )
     }
 }

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Fact, Firing, Observed};
-use crate::schema::{Event, EventData};
+use crate::schema::EventData;
+use crate::timeline::{campaign_touch, Stored};
 
 /// A signal, as POSTed to webhooks and listed by `GET /v1/signals`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,20 +64,11 @@ impl Signal {
     }
 }
 
-/// An event with the collector's time, as a timeline holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stamped {
-    /// Collector time, ms.
-    pub time: i64,
-    /// The event.
-    pub event: Event,
-}
-
 /// What the rules see of a timeline (any order in, time order out): marks
 /// which page views open a session and which scroll/engagement events
 /// belong to a pricing page (one that sent a `pricing_view`).
-pub fn observe(timeline: &[Stamped]) -> Vec<Observed> {
-    let mut sorted: Vec<&Stamped> = timeline.iter().collect();
+pub fn observe(timeline: &[Stored]) -> Vec<Observed> {
+    let mut sorted: Vec<&Stored> = timeline.iter().collect();
     sorted.sort_by_key(|s| (s.time, s.event.seq));
     let mut seen_sessions: Vec<&str> = Vec::new();
     let mut pricing_urls: Vec<(&str, &str)> = Vec::new();
@@ -104,25 +96,15 @@ pub fn observe(timeline: &[Stamped]) -> Vec<Observed> {
         .collect()
 }
 
-/// The campaign a timeline is attributed to: the latest page view that came
-/// with a campaign (last touch).
-pub fn attributed_campaign(timeline: &[Stamped]) -> Option<String> {
+/// The campaign a timeline is attributed to: the latest campaign touch
+/// (a campaign landing, a click-to-WhatsApp chat, a search or Instagram ad),
+/// named by campaign, else by source.
+pub fn attributed_campaign(timeline: &[Stored]) -> Option<String> {
     timeline
         .iter()
-        .filter_map(|s| match &s.event.data {
-            EventData::PageView(pv) if pv.attribution.has_campaign() => {
-                let a = &pv.attribution;
-                let name = a
-                    .utm_campaign
-                    .clone()
-                    .or_else(|| a.utm_source.clone())
-                    .or_else(|| a.ctwa_clid.as_ref().map(|_| "click-to-whatsapp".to_owned()));
-                name.map(|n| (s.time, n))
-            }
-            _ => None,
-        })
-        .max_by_key(|(t, _)| *t)
-        .map(|(_, n)| n)
+        .filter_map(campaign_touch)
+        .max_by_key(|c| c.time)
+        .and_then(|c| c.campaign.or(c.source))
 }
 
 /// What to do after one webhook delivery attempt.
@@ -165,6 +147,7 @@ pub fn signed_payload(timestamp: i64, body: &str) -> String {
 mod tests {
     use super::*;
     use crate::schema::*;
+    use crate::timeline::Via;
     use crate::Attribution;
 
     fn ev(id: &str, session: &str, url: &str, data: EventData) -> Event {
@@ -210,7 +193,11 @@ mod tests {
 
     #[test]
     fn observing_marks_new_sessions_and_pricing_page_scrolls() {
-        let t = |time, e| Stamped { time, event: e };
+        let t = |time, e| Stored {
+            time,
+            via: Via::Collect,
+            event: e,
+        };
         let url = "https://s.example/pricing";
         let timeline = [
             t(
@@ -257,8 +244,9 @@ mod tests {
 
     #[test]
     fn the_latest_campaign_touch_is_attributed() {
-        let t = |time, id: &str, c| Stamped {
+        let t = |time, id: &str, c| Stored {
             time,
+            via: Via::Collect,
             event: ev(id, "s", "https://s.example/", pv(c)),
         };
         assert_eq!(

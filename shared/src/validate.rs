@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 
+use crate::identity::IdentityKey;
 use crate::limits::*;
 use crate::schema::*;
 
@@ -75,8 +76,31 @@ pub struct Outcome {
     pub rejected: Vec<Rejection>,
 }
 
-/// Parses and validates a batch received at `now_ms` (collector time).
+/// Who sent a batch: it decides which kinds and URLs are acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A browser, through `POST /v1/collect`: web kinds only, http(s) URLs.
+    Browser,
+    /// A server holding the events key, through `POST /v1/events`: every kind.
+    Server,
+}
+
+/// Parses and validates a browser batch received at `now_ms` (collector time).
 pub fn validate_batch(body: &[u8], now_ms: i64) -> Result<Outcome, BatchError> {
+    validate_batch_from(body, now_ms, Source::Browser)
+}
+
+/// Parses and validates a batch from `source` received at `now_ms`.
+pub fn validate_batch_from(
+    body: &[u8],
+    now_ms: i64,
+    source: Source,
+) -> Result<Outcome, BatchError> {
+    let raw = parse_raw(body)?;
+    Ok(judge(raw, now_ms, source, |_, v| Ok(v)))
+}
+
+fn parse_raw(body: &[u8]) -> Result<RawBatch, BatchError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(BatchError::TooLarge { size: body.len() });
     }
@@ -90,6 +114,17 @@ pub fn validate_batch(body: &[u8], now_ms: i64) -> Result<Outcome, BatchError> {
             format!("body is not a batch: {path}: {inner}")
         })
     })?;
+    Ok(raw)
+}
+
+/// Judges each event; `prepare` may rewrite an event's JSON first (the server
+/// path takes its `person` out and fills envelope defaults).
+fn judge(
+    raw: RawBatch,
+    now_ms: i64,
+    source: Source,
+    mut prepare: impl FnMut(usize, serde_json::Value) -> Result<serde_json::Value, String>,
+) -> Outcome {
     // Without `sent_at` the client's clock is taken as right.
     let sent_at = raw.sent_at.unwrap_or(now_ms);
     let offset = now_ms.saturating_sub(sent_at);
@@ -100,7 +135,9 @@ pub fn validate_batch(body: &[u8], now_ms: i64) -> Result<Outcome, BatchError> {
                 "batch holds more than {MAX_EVENTS_PER_BATCH} events; send the rest in another batch"
             ))
         } else {
-            parse_event(value).and_then(|event| check_event(&event, sent_at).map(|()| event))
+            prepare(index, value)
+                .and_then(parse_event)
+                .and_then(|event| check_event(&event, sent_at, source).map(|()| event))
         };
         match verdict {
             Ok(event) => {
@@ -110,7 +147,7 @@ pub fn validate_batch(body: &[u8], now_ms: i64) -> Result<Outcome, BatchError> {
             Err(reason) => out.rejected.push(Rejection { index, reason }),
         }
     }
-    Ok(out)
+    out
 }
 
 fn parse_event(value: serde_json::Value) -> Result<Event, String> {
@@ -161,6 +198,11 @@ fn data_error(data: &serde_json::Value) -> Option<String> {
         "search" => err::<Search>(rest),
         "identify" => err::<Identify>(rest),
         "custom" => err::<Custom>(rest),
+        "whatsapp_inbound" => err::<WhatsappInbound>(rest),
+        "order_status" => err::<OrderStatus>(rest),
+        "crm_stage" => err::<CrmStage>(rest),
+        "instagram" => err::<Instagram>(rest),
+        "paid_search" => err::<PaidSearch>(rest),
         _ => None,
     }
 }
@@ -274,13 +316,22 @@ fn opt<T: ?Sized>(v: Option<&T>, f: impl FnOnce(&T) -> Check) -> Check {
 }
 
 /// Checks what the types cannot: limits, formats and times.
-fn check_event(e: &Event, sent_at: i64) -> Check {
+fn check_event(e: &Event, sent_at: i64, source: Source) -> Check {
     if e.schema != SCHEMA_VERSION {
         return fail(
             "schema",
             format_args!(
                 "version {} is not supported; this collector speaks {SCHEMA_VERSION}",
                 e.schema
+            ),
+        );
+    }
+    if source == Source::Browser && e.data.server_only() {
+        return fail(
+            "data.kind",
+            format_args!(
+                "`{}` is accepted only from servers, on POST /v1/events",
+                e.data.kind()
             ),
         );
     }
@@ -294,7 +345,7 @@ fn check_event(e: &Event, sent_at: i64) -> Check {
     if e.ts < sent_at.saturating_sub(MAX_EVENT_AGE_MS) {
         return fail("ts", "is more than 7 days before the batch was sent");
     }
-    url("url", &e.url, true)?;
+    url("url", &e.url, source == Source::Browser)?;
     opt(e.referrer.as_deref(), |r| url("referrer", r, false))?;
     check_data(&e.data)
 }
@@ -420,5 +471,288 @@ fn check_data(d: &EventData) -> Check {
             }
             Ok(())
         }
+        EventData::WhatsappInbound(w) => check_whatsapp_inbound(w),
+        EventData::OrderStatus(OrderStatus {
+            order_id,
+            status,
+            value,
+            currency: cur,
+            payment_method,
+        }) => {
+            non_empty_text("data.order_id", order_id, MAX_ID_LEN)?;
+            slug("data.status", status)?;
+            opt(value.as_ref(), |v| money("data.value", *v))?;
+            opt(cur.as_deref(), |c| currency("data.currency", c))?;
+            opt(payment_method.as_deref(), |p| {
+                slug("data.payment_method", p)
+            })
+        }
+        EventData::CrmStage(CrmStage { stage, pipeline }) => {
+            slug("data.stage", stage)?;
+            opt(pipeline.as_deref(), |p| slug("data.pipeline", p))
+        }
+        EventData::Instagram(Instagram {
+            action,
+            media_id,
+            ad_id,
+            campaign,
+            text: t,
+        }) => {
+            slug("data.action", action)?;
+            opt(media_id.as_deref(), |v| {
+                non_empty_text("data.media_id", v, MAX_ID_LEN)
+            })?;
+            opt(ad_id.as_deref(), |v| {
+                non_empty_text("data.ad_id", v, MAX_ID_LEN)
+            })?;
+            opt(campaign.as_deref(), |v| {
+                text("data.campaign", v, MAX_TEXT_LEN)
+            })?;
+            opt(t.as_deref(), |v| message_text("data.text", v))
+        }
+        EventData::PaidSearch(PaidSearch {
+            term,
+            engine,
+            campaign,
+            click_id,
+        }) => {
+            non_empty_text("data.term", term, MAX_TEXT_LEN)?;
+            opt(engine.as_deref(), |v| slug("data.engine", v))?;
+            opt(campaign.as_deref(), |v| {
+                text("data.campaign", v, MAX_TEXT_LEN)
+            })?;
+            opt(click_id.as_deref(), |v| {
+                text("data.click_id", v, MAX_TEXT_LEN)
+            })
+        }
     }
+}
+
+/// Message text: newlines and tabs are part of a chat message; other control
+/// characters are not.
+fn message_text(path: &str, v: &str) -> Check {
+    if v.len() > MAX_MESSAGE_TEXT_LEN {
+        return fail(
+            path,
+            format_args!("is {} bytes; the limit is {MAX_MESSAGE_TEXT_LEN}", v.len()),
+        );
+    }
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return fail(path, "holds control characters");
+    }
+    Ok(())
+}
+
+fn check_whatsapp_inbound(w: &WhatsappInbound) -> Check {
+    non_empty_text("data.message_id", &w.message_id, MAX_WAMID_LEN)?;
+    crate::identity::check_wa_id(&w.wa).or_else(|e| fail("data.wa", e))?;
+    opt(w.wa_id.as_deref(), |v| {
+        crate::identity::check_wa_id(v).or_else(|e| fail("data.wa_id", e))
+    })?;
+    opt(w.user_id.as_deref(), |v| {
+        crate::identity::check_wa_id(v).or_else(|e| fail("data.user_id", e))
+    })?;
+    opt(w.profile_name.as_deref(), |v| {
+        text("data.profile_name", v, MAX_TEXT_LEN)
+    })?;
+    if !["text", "button", "interactive", "other"].contains(&w.message_type.as_str()) {
+        return fail(
+            "data.message_type",
+            "must be text, button, interactive or other",
+        );
+    }
+    opt(w.original_type.as_deref(), |v| {
+        slug("data.original_type", v)
+    })?;
+    opt(w.text.as_deref(), |v| message_text("data.text", v))?;
+    opt(w.phone_number_id.as_deref(), |v| {
+        id("data.phone_number_id", v)
+    })?;
+    if let Some(r) = &w.referral {
+        non_empty_text("data.referral.source_id", &r.source_id, MAX_TEXT_LEN)?;
+        opt(r.source_type.as_deref(), |v| {
+            text("data.referral.source_type", v, MAX_SLUG_LEN)
+        })?;
+        opt(r.source_url.as_deref(), |v| {
+            url("data.referral.source_url", v, false)
+        })?;
+        for (name, v) in [
+            ("headline", &r.headline),
+            ("body", &r.body),
+            ("media_type", &r.media_type),
+            ("ctwa_clid", &r.ctwa_clid),
+        ] {
+            opt(v.as_deref(), |v| {
+                message_text(&format!("data.referral.{name}"), v)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// How a server-side event names its person (`person` on each event of
+/// `POST /v1/events`). Raw phones and emails are hashed on arrival and never
+/// stored; any one field is enough.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// A browser's visitor id.
+    #[serde(default)]
+    pub visitor_id: Option<String>,
+    /// A WhatsApp wa_id (phone digits).
+    #[serde(default)]
+    pub wa_id: Option<String>,
+    /// A WhatsApp business-scoped user id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// A phone number with country code, in any punctuation.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// SHA-256 of the normalised phone.
+    #[serde(default)]
+    pub phone_sha256: Option<String>,
+    /// An email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// SHA-256 of the normalised email.
+    #[serde(default)]
+    pub email_sha256: Option<String>,
+    /// A shop order id placed earlier.
+    #[serde(default)]
+    pub order_id: Option<String>,
+}
+
+impl Person {
+    /// The identity keys it names, or why a field is unusable.
+    pub fn keys(&self) -> Result<Vec<IdentityKey>, String> {
+        let mut keys = Vec::new();
+        if let Some(v) = &self.visitor_id {
+            id("person.visitor_id", v)?;
+            keys.push(IdentityKey::Visitor(v.clone()));
+        }
+        if let Some(w) = &self.wa_id {
+            if crate::identity::normalize_phone(w).is_none() {
+                return Err("person.wa_id: must be the digits of a WhatsApp number".into());
+            }
+        }
+        if let Some(u) = &self.user_id {
+            crate::identity::check_wa_id(u).or_else(|e| fail("person.user_id", e))?;
+        }
+        keys.extend(crate::identity::whatsapp_keys(
+            self.user_id.as_deref(),
+            self.wa_id.as_deref(),
+        ));
+        if let Some(p) = &self.phone {
+            keys.push(crate::identity::phone_key(p).ok_or_else(|| {
+                "person.phone: must be a phone number with its country code".to_string()
+            })?);
+        }
+        if let Some(h) = &self.phone_sha256 {
+            sha256_hex("person.phone_sha256", h)?;
+            keys.push(IdentityKey::Phone(h.clone()));
+        }
+        if let Some(e) = &self.email {
+            keys.push(
+                crate::identity::email_key(e)
+                    .ok_or_else(|| "person.email: must be an email address".to_string())?,
+            );
+        }
+        if let Some(h) = &self.email_sha256 {
+            sha256_hex("person.email_sha256", h)?;
+            keys.push(IdentityKey::Email(h.clone()));
+        }
+        if let Some(o) = &self.order_id {
+            id("person.order_id", o)?;
+            keys.push(IdentityKey::Order(o.clone()));
+        }
+        Ok(keys)
+    }
+}
+
+/// Envelope defaults for server-side events, which have no page or session.
+pub const SERVER_SESSION_ID: &str = "server";
+/// Visitor id of a server-side event that names its person another way.
+pub const SERVER_VISITOR_ID: &str = "server";
+/// URL of a server-side event that names no page.
+pub const SERVER_URL: &str = "urn:touchline:server";
+
+/// A valid server-side event and the identities it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerAccepted {
+    /// The event, with envelope defaults filled in.
+    pub accepted: Accepted,
+    /// Identities from `person` and from the envelope's `visitor_id`.
+    pub keys: Vec<IdentityKey>,
+}
+
+/// The verdict on a server-side batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerOutcome {
+    /// Valid events, in batch order.
+    pub accepted: Vec<ServerAccepted>,
+    /// Invalid events, in batch order.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parses and validates a `POST /v1/events` batch received at `now_ms`: the
+/// same schema and checks as `/v1/collect`, every kind allowed, plus `person`.
+/// `session_id`, `seq` and `url` may be left out; `visitor_id` too when
+/// `person` names someone.
+pub fn validate_server_batch(body: &[u8], now_ms: i64) -> Result<ServerOutcome, BatchError> {
+    let raw = parse_raw(body)?;
+    let mut persons: std::collections::BTreeMap<usize, Vec<IdentityKey>> = Default::default();
+    let outcome = judge(raw, now_ms, Source::Server, |index, mut v| {
+        let obj = v
+            .as_object_mut()
+            .ok_or_else(|| "invalid type: expected an event object".to_string())?;
+        let person: Person = match obj.remove("person") {
+            None => Person::default(),
+            Some(p) => de_at("person", p)?,
+        };
+        let mut keys = person.keys()?;
+        match obj.get("visitor_id").and_then(|v| v.as_str()) {
+            Some(v) => {
+                id("visitor_id", v)?;
+                keys.insert(0, IdentityKey::Visitor(v.to_owned()));
+            }
+            None => {
+                let vid = person
+                    .visitor_id
+                    .clone()
+                    .unwrap_or_else(|| SERVER_VISITOR_ID.to_owned());
+                obj.insert("visitor_id".into(), vid.into());
+            }
+        }
+        keys.dedup();
+        if keys.is_empty() {
+            return Err(
+                "person: name the person by visitor_id, or person.wa_id, user_id, \
+                        phone, phone_sha256, email, email_sha256 or order_id"
+                    .into(),
+            );
+        }
+        if keys.len() > MAX_IDENTITIES_PER_LINK {
+            return Err(format!(
+                "person: names more than {MAX_IDENTITIES_PER_LINK} identities"
+            ));
+        }
+        obj.entry("session_id").or_insert(SERVER_SESSION_ID.into());
+        obj.entry("seq").or_insert(0.into());
+        obj.entry("url").or_insert(SERVER_URL.into());
+        persons.insert(index, keys);
+        Ok(v)
+    });
+    Ok(ServerOutcome {
+        accepted: outcome
+            .accepted
+            .into_iter()
+            .map(|a| ServerAccepted {
+                keys: persons.remove(&a.index).unwrap_or_default(),
+                accepted: a,
+            })
+            .collect(),
+        rejected: outcome.rejected,
+    })
 }

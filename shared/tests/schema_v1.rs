@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use touchline_shared::limits::*;
-use touchline_shared::validate::{validate_batch, BatchError};
+use touchline_shared::validate::{validate_batch, validate_server_batch, BatchError};
 use touchline_shared::Event;
 
 const NOW: i64 = 1_764_052_400_000;
@@ -60,18 +60,112 @@ fn every_kind_has_a_golden_fixture() {
         kinds,
         [
             "checkout_step",
+            "crm_stage",
             "custom",
             "engagement",
             "identify",
+            "instagram",
             "order",
+            "order_status",
             "page_view",
+            "paid_search",
             "pricing_view",
             "product_view",
             "scroll",
             "search",
-            "whatsapp_click"
+            "whatsapp_click",
+            "whatsapp_inbound"
         ]
     );
+}
+
+/// Kinds only servers may send (`POST /v1/events`, the WhatsApp webhook).
+const SERVER_KINDS: [&str; 5] = [
+    "crm_stage",
+    "instagram",
+    "order_status",
+    "paid_search",
+    "whatsapp_inbound",
+];
+
+#[test]
+fn server_only_kinds_are_refused_from_browsers_with_the_endpoint_to_use() {
+    for kind in SERVER_KINDS {
+        let reason = single_reason(fixture(kind));
+        assert_eq!(
+            reason,
+            format!("data.kind: `{kind}` is accepted only from servers, on POST /v1/events"),
+        );
+    }
+}
+
+#[test]
+fn every_golden_fixture_passes_server_side_validation() {
+    let events: Vec<Value> = fixtures().into_iter().map(|(_, v)| v).collect();
+    let n = events.len();
+    let out = validate_server_batch(&batch(events), NOW).expect("batch");
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(out.accepted.len(), n);
+}
+
+#[test]
+fn server_events_name_their_person_and_may_leave_out_page_and_session() {
+    let body = serde_json::to_vec(&json!({ "events": [
+        { "schema": 1, "site_id": "demo", "event_id": "o1", "ts": NOW,
+          "person": { "phone": "+1 (555) 000-1111", "email": " Jane.Doe@Example.COM " },
+          "data": { "kind": "order", "order_id": "ORD-9", "value": 10.0, "currency": "INR", "payment_method": "cod" } },
+        { "schema": 1, "site_id": "demo", "event_id": "o2", "ts": NOW,
+          "data": { "kind": "crm_stage", "stage": "won" } },
+        { "schema": 1, "site_id": "demo", "event_id": "o3", "ts": NOW, "person": { "phone": "12" },
+          "data": { "kind": "crm_stage", "stage": "won" } },
+        { "schema": 1, "site_id": "demo", "event_id": "o4", "ts": NOW, "person": { "shoe": 42 },
+          "data": { "kind": "crm_stage", "stage": "won" } },
+        { "schema": 1, "site_id": "demo", "event_id": "o5", "ts": NOW, "visitor_id": "vabc",
+          "person": { "wa_id": "15550001111" },
+          "data": { "kind": "crm_stage", "stage": "won" } }
+    ]}))
+    .expect("json");
+    let out = validate_server_batch(&body, NOW).expect("batch");
+    let keys: Vec<Vec<String>> = out
+        .accepted
+        .iter()
+        .map(|a| a.keys.iter().map(|k| k.as_key()).collect())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            vec![
+                "ph:beac9dfcfadbc799c464ab7a4f175b4a108b05412db10f8ad050c010444cbed9".to_string(),
+                "em:86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d".to_string(),
+            ],
+            vec![
+                "v:vabc".to_string(),
+                "wa:15550001111".to_string(),
+                "ph:beac9dfcfadbc799c464ab7a4f175b4a108b05412db10f8ad050c010444cbed9".to_string(),
+            ],
+        ]
+    );
+    let first = &out.accepted[0].accepted.event;
+    assert_eq!(
+        (
+            first.visitor_id.as_str(),
+            first.session_id.as_str(),
+            first.url.as_str()
+        ),
+        ("server", "server", "urn:touchline:server")
+    );
+    let reasons: Vec<(usize, &str)> = out
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.reason.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].1.starts_with("person: name the person"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].1.starts_with("person.phone:"), "{reasons:?}");
+    assert!(reasons[2].1.contains("unknown field `shoe`"), "{reasons:?}");
 }
 
 #[test]
@@ -89,8 +183,12 @@ fn golden_fixtures_round_trip_in_both_directions() {
 }
 
 #[test]
-fn golden_fixtures_pass_validation() {
-    let events: Vec<Value> = fixtures().into_iter().map(|(_, v)| v).collect();
+fn golden_fixtures_of_browser_kinds_pass_validation() {
+    let events: Vec<Value> = fixtures()
+        .into_iter()
+        .filter(|(k, _)| !SERVER_KINDS.contains(&k.as_str()))
+        .map(|(_, v)| v)
+        .collect();
     let n = events.len();
     let out = validate_batch(&batch(events), NOW).expect("batch");
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);

@@ -17,6 +17,10 @@ export function fixture(kind, { visitor = 'vtest', site = 'test', id, ts = Date.
 }
 
 export const KINDS = readdirSync(DIR).map((f) => f.replace(/\.json$/, '')).sort();
+/** Kinds only servers may send (POST /v1/events, the WhatsApp webhook). */
+export const SERVER_KINDS = ['crm_stage', 'instagram', 'order_status', 'paid_search', 'whatsapp_inbound'];
+/** Kinds the tracker sends to POST /v1/collect. */
+export const BROWSER_KINDS = KINDS.filter((k) => !SERVER_KINDS.includes(k));
 
 export function uniqueVisitor(prefix = 'v') {
   return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;

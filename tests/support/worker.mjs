@@ -12,6 +12,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 export const API_KEY = process.env.TOUCHLINE_API_KEY || 'touchline-test-key';
+/** Secrets the tests pass with --var; tests act as Meta by signing with APP_SECRET. */
+export const EVENTS_KEY = 'touchline-test-events-key';
+export const APP_SECRET = 'test_app_secret';
+export const VERIFY_TOKEN = 'local-verify-token';
+export const LINK_SECRET = 'touchline-test-link-secret';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -66,6 +71,9 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
     'dev', ...config, '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', '0',
     '--log-level', 'warn', '--persist-to', persistTo,
     '--var', `API_KEY:${apiKey}`, '--var', `SITES:${JSON.stringify(sites)}`,
+    '--var', `EVENTS_KEY:${EVENTS_KEY}`, '--var', `WHATSAPP_APP_SECRET:${APP_SECRET}`,
+    '--var', `WHATSAPP_VERIFY_TOKEN:${VERIFY_TOKEN}`, '--var', `LINK_SECRET:${LINK_SECRET}`,
+    '--var', 'WHATSAPP_SITE_ID:demo',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${typeof v === 'string' ? v : JSON.stringify(v)}`]),
     ...(testScheduled ? ['--test-scheduled'] : []),
   ], { cwd: ROOT, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -8,16 +8,19 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join_all;
 use serde_json::json;
+use touchline_shared::identity::IdentityKey;
 use touchline_shared::limits::MAX_BODY_BYTES;
 use touchline_shared::sites::{check_origin, cors_origin, Sites};
+use touchline_shared::stitch::event_keys;
 use touchline_shared::validate::{validate_batch, BatchError, Rejection};
 use worker::{Date, Request, Response, Result, RouteContext};
 
+use crate::bindings;
 use crate::config;
 use crate::error::{respond, AppError, AppResult};
-use crate::journey::{self, AppendItem};
+use crate::profile::AppendItem;
+use crate::store::{self, Group};
 
 /// Receives a batch.
 pub async fn post(mut req: Request, ctx: RouteContext<()>) -> Result<Response> {
@@ -78,7 +81,8 @@ async fn collect(
     let outcome = validate_batch(&body, received_at).map_err(BatchError::into_app)?;
 
     let mut rejected = outcome.rejected;
-    let mut by_visitor: BTreeMap<String, Vec<AppendItem>> = BTreeMap::new();
+    let link_secret = config::optional_secret(env, bindings::LINK_SECRET);
+    let mut by_visitor: BTreeMap<String, Group> = BTreeMap::new();
     for a in outcome.accepted {
         if let Err(reason) = check_origin(sites, &a.event.site_id, origin) {
             rejected.push(Rejection {
@@ -94,21 +98,33 @@ async fn collect(
             seq: a.event.seq,
             received_at,
             kind: a.event.data.kind().to_owned(),
+            via: "collect".into(),
             body: serde_json::to_string(&a.event).map_err(|e| AppError::Internal(e.to_string()))?,
         };
-        by_visitor.entry(a.event.visitor_id).or_default().push(item);
+        let found = event_keys(
+            &a.event,
+            link_secret.as_deref().map(str::as_bytes),
+            received_at,
+            false,
+        );
+        if let Some(e) = found.link_error {
+            worker::console_log!("visitor {}: {e}; not linked", a.event.visitor_id);
+        }
+        let visitor = a.event.visitor_id;
+        let group = by_visitor.entry(visitor.clone()).or_insert_with(|| Group {
+            keys: vec![IdentityKey::Visitor(visitor.clone())],
+            claims: Vec::new(),
+            visitor_id: Some(visitor),
+            items: Vec::new(),
+        });
+        group.add_keys(found.keys);
+        group.claims.extend(found.claims);
+        group.items.push(item);
     }
     rejected.sort_by_key(|r| r.index);
 
-    let appends = by_visitor
-        .iter()
-        .map(|(visitor, items)| journey::append(env, visitor, items));
-    let (mut accepted, mut duplicates) = (0, 0);
-    for result in join_all(appends).await {
-        let r = result?;
-        accepted += r.inserted;
-        duplicates += r.duplicates;
-    }
+    let stored = store::store(env, by_visitor.into_values().collect(), received_at).await?;
+    let (accepted, duplicates) = (stored.accepted, stored.duplicates);
     let status = if accepted + duplicates == 0 && !rejected.is_empty() {
         400
     } else {

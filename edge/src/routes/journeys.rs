@@ -1,6 +1,8 @@
 //! The read API, behind the bearer API key:
 //! `GET /v1/journeys` lists recently seen visitors (from the D1 index);
-//! `GET /v1/journeys/{visitor_id}` returns one visitor's ordered timeline.
+//! `GET /v1/journeys/{visitor_id}` returns the ordered timeline of the profile
+//! the visitor belongs to (an alias of `/v1/profiles/{id}/timeline` in the
+//! original shape: `{"visitor_id", "profile_id", "events"}`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -9,8 +11,14 @@ use worker::{Request, Response, Result, RouteContext};
 
 use crate::bindings;
 use crate::config::require_api_key;
+use crate::directory;
 use crate::error::{respond, AppError, AppResult};
-use crate::journey::{self, MAX_TIMELINE_EVENTS};
+use crate::profile;
+use touchline_shared::identity::IdentityKey;
+use touchline_shared::limits::MAX_TIMELINE_PAGE;
+
+/// Most events one journey read returns.
+const MAX_TIMELINE_EVENTS: usize = MAX_TIMELINE_PAGE;
 
 /// Most visitors one listing returns.
 const MAX_LIST: u32 = 500;
@@ -38,15 +46,19 @@ async fn get_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
     validate::id("visitor_id", &visitor_id)
         .map_err(|m| AppError::BadRequest("bad_visitor_id", m))?;
     let limit = limit_param(req, MAX_TIMELINE_EVENTS as u32, MAX_TIMELINE_EVENTS as u32)?;
-    let events = journey::timeline(&ctx.env, &visitor_id, limit as usize).await?;
-    if events.is_empty() {
-        return Err(AppError::NotFound(format!(
-            "no journey for visitor `{visitor_id}`"
-        )));
+    let not_found = || AppError::NotFound(format!("no journey for visitor `{visitor_id}`"));
+    let profile_id = directory::profile_of(&ctx.env, &IdentityKey::Visitor(visitor_id.clone()))
+        .await?
+        .ok_or_else(not_found)?;
+    let page = profile::page(&ctx.env, &profile_id, limit as usize, None).await?;
+    if page.events.is_empty() {
+        return Err(not_found());
     }
-    Ok(Response::from_json(
-        &json!({ "visitor_id": visitor_id, "events": events }),
-    )?)
+    Ok(Response::from_json(&json!({
+        "visitor_id": visitor_id,
+        "profile_id": profile_id,
+        "events": page.events,
+    }))?)
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,10 +1,14 @@
 //! One module per route.
 
 pub mod collect;
+pub mod events;
 pub mod health;
 pub mod journeys;
+pub mod links;
+pub mod profiles;
 pub mod signals;
 pub mod tracker;
+pub mod webhook;
 
 use worker::{Request, Response, Result, RouteContext};
 

@@ -1,0 +1,148 @@
+//! Signed chat links: an agent or bot sends `https://shop.example/?tl=<token>` in
+//! a WhatsApp chat; when the person opens it, the tracker's page view carries the
+//! URL, and the collector links that visitor to the WhatsApp user.
+//!
+//! Token: `1.<expiry, unix seconds>.<first 32 hex of HMAC-SHA256>.<identity key>`,
+//! signed over `1.<expiry>.<identity key>` with `LINK_SECRET`. The identity is the
+//! WhatsApp user's business-scoped id (`wa:…`) or the SHA-256 of its wa_id
+//! (`ph:…`), so no phone number ever appears in a URL. All characters are
+//! URL-safe, so the token needs no escaping.
+
+use crate::identity::{hex, IdentityKey};
+use crate::limits::MAX_LINK_TOKEN_LEN;
+use crate::sign::{constant_time_eq, hmac_sha256};
+
+/// Query parameter that carries the token.
+pub const LINK_PARAM: &str = "tl";
+/// Hex digits of the MAC kept in a token (128 bits).
+const MAC_HEX: usize = 32;
+
+/// Why a link token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// Not a token of ours (wrong shape, too long, unknown version).
+    Malformed,
+    /// The signature does not match: forged or altered.
+    Forged,
+    /// Signed correctly but past its expiry.
+    Expired,
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkError::Malformed => "link token is malformed",
+            LinkError::Forged => "link token signature does not match",
+            LinkError::Expired => "link token has expired",
+        })
+    }
+}
+
+fn mac(secret: &[u8], expires_s: i64, key: &str) -> String {
+    let msg = format!("1.{expires_s}.{key}");
+    let mut h = hex(&hmac_sha256(secret, msg.as_bytes()));
+    h.truncate(MAC_HEX);
+    h
+}
+
+/// Mints a token for `identity` that expires at `expires_at_ms`.
+pub fn mint(secret: &[u8], identity: &IdentityKey, expires_at_ms: i64) -> String {
+    let expires_s = expires_at_ms.div_euclid(1000);
+    let key = identity.as_key();
+    format!("1.{expires_s}.{}.{key}", mac(secret, expires_s, &key))
+}
+
+/// Verifies `token` at `now_ms`; returns the identity it carries.
+pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<IdentityKey, LinkError> {
+    if token.len() > MAX_LINK_TOKEN_LEN {
+        return Err(LinkError::Malformed);
+    }
+    let mut parts = token.splitn(4, '.');
+    let (Some("1"), Some(exp), Some(sig), Some(key)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(LinkError::Malformed);
+    };
+    let expires_s: i64 = exp.parse().map_err(|_| LinkError::Malformed)?;
+    if sig.len() != MAC_HEX {
+        return Err(LinkError::Malformed);
+    }
+    let identity = IdentityKey::parse(key).map_err(|_| LinkError::Malformed)?;
+    if !matches!(identity, IdentityKey::Whatsapp(_) | IdentityKey::Phone(_)) {
+        return Err(LinkError::Malformed);
+    }
+    if !constant_time_eq(sig.as_bytes(), mac(secret, expires_s, key).as_bytes()) {
+        return Err(LinkError::Forged);
+    }
+    if now_ms >= expires_s.saturating_mul(1000) {
+        return Err(LinkError::Expired);
+    }
+    Ok(identity)
+}
+
+/// The `tl` token in a page URL, if any (first occurrence).
+pub fn token_in_url(url: &str) -> Option<String> {
+    crate::attribution::query_pairs(url)
+        .find(|(k, _)| k == LINK_PARAM)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// `url` with `tl=<token>` added to its query (before any `#fragment`).
+pub fn add_to_url(url: &str, token: &str) -> String {
+    let (base, frag) = match url.find('#') {
+        Some(i) => (&url[..i], &url[i..]),
+        None => (url, ""),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{LINK_PARAM}={token}{frag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"link-secret";
+    const NOW: i64 = 1_764_052_400_000;
+
+    fn wa() -> IdentityKey {
+        IdentityKey::Whatsapp("US.0000000000000000001".into())
+    }
+
+    #[test]
+    fn a_minted_token_verifies_until_it_expires() {
+        let t = mint(SECRET, &wa(), NOW + 60_000);
+        assert!(t.len() <= MAX_LINK_TOKEN_LEN);
+        assert!(t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b)));
+        assert_eq!(verify(SECRET, &t, NOW), Ok(wa()));
+        assert_eq!(verify(SECRET, &t, NOW + 59_000), Ok(wa()));
+        assert_eq!(verify(SECRET, &t, NOW + 60_000), Err(LinkError::Expired));
+    }
+
+    #[test]
+    fn forged_altered_and_foreign_tokens_are_refused() {
+        let t = mint(SECRET, &wa(), NOW + 60_000);
+        assert_eq!(verify(b"other secret", &t, NOW), Err(LinkError::Forged));
+        let other = t.replace("US.0000000000000000001", "US.0000000000000000002");
+        assert_eq!(verify(SECRET, &other, NOW), Err(LinkError::Forged));
+        let later = t.replacen(&format!("{}", (NOW + 60_000) / 1000), "9999999999", 1);
+        assert_eq!(verify(SECRET, &later, NOW), Err(LinkError::Forged));
+        for bad in ["", "1", "2.1.abc.wa:1", "1.x.0123.wa:1", &"1".repeat(300)] {
+            assert_eq!(verify(SECRET, bad, NOW), Err(LinkError::Malformed), "{bad}");
+        }
+        let visitor = mint(SECRET, &IdentityKey::Visitor("vabc".into()), NOW + 60_000);
+        assert_eq!(verify(SECRET, &visitor, NOW), Err(LinkError::Malformed));
+    }
+
+    #[test]
+    fn the_token_travels_in_the_landing_url() {
+        let t = mint(SECRET, &wa(), NOW + 60_000);
+        let url = add_to_url("https://shop.example/products/kurta#top", &t);
+        assert_eq!(token_in_url(&url).as_deref(), Some(t.as_str()));
+        let url2 = add_to_url("https://shop.example/?utm_source=wa", &t);
+        assert!(url2.contains("?utm_source=wa&tl="));
+        assert_eq!(token_in_url("https://shop.example/?tl="), None);
+    }
+}
