@@ -34,3 +34,20 @@ pub const BRAND_TERMS: &str = "BRAND_TERMS";
 pub const RETRY_BASE_SECONDS: &str = "RETRY_BASE_SECONDS";
 /// Variable: seconds after which a pending delivery is re-queued by the cron (default 900).
 pub const REDRIVE_AFTER_SECONDS: &str = "REDRIVE_AFTER_SECONDS";
+/// Variable: `on` lets rules with a `template` send it on WhatsApp (the
+/// business confirms it has the person's opt-in). Anything else: no nudges.
+pub const WHATSAPP_NUDGES: &str = "WHATSAPP_NUDGES";
+/// Secret: Cloud API / Graph API access token (template sends and Conversions API).
+pub const WHATSAPP_TOKEN: &str = "WHATSAPP_TOKEN";
+/// Variable: the business phone number id to send from when the chat did not name one.
+pub const WHATSAPP_PHONE_NUMBER_ID: &str = "WHATSAPP_PHONE_NUMBER_ID";
+/// Variable: template language code (default `en`).
+pub const WHATSAPP_TEMPLATE_LANGUAGE: &str = "WHATSAPP_TEMPLATE_LANGUAGE";
+/// Variable: the WhatsApp Business Account id (Conversions API `user_data`).
+pub const WHATSAPP_BUSINESS_ACCOUNT_ID: &str = "WHATSAPP_BUSINESS_ACCOUNT_ID";
+/// Variable: the Conversions API dataset id (from `/{WABA_ID}/dataset`).
+pub const META_DATASET_ID: &str = "META_DATASET_ID";
+/// Variable: Graph API base URL (default `https://graph.facebook.com`).
+pub const META_GRAPH_URL: &str = "META_GRAPH_URL";
+/// Variable: Graph API version (default `v23.0`).
+pub const META_GRAPH_VERSION: &str = "META_GRAPH_VERSION";

@@ -50,7 +50,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 /// Delivers intent signals to webhooks (and records dead letters).
 #[event(queue)]
-async fn queue(batch: MessageBatch<signals::DeliveryMsg>, env: Env, _ctx: Context) -> Result<()> {
+async fn queue(batch: MessageBatch<signals::Job>, env: Env, _ctx: Context) -> Result<()> {
     signals::consume(batch, env).await
 }
 

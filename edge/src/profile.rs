@@ -20,11 +20,12 @@ use worker::{
     SqlStorageValue, State,
 };
 
-use touchline_shared::rules::{evaluate, on_alarm, Observed};
+use touchline_shared::meta::purchase;
+use touchline_shared::rules::{evaluate, on_alarm, Firing, Observed, Rule};
 use touchline_shared::signal::{attributed_campaign, observe, Signal};
 
 use crate::bindings;
-use crate::signals;
+use crate::signals::{self, Outgoing};
 
 /// One validated event on its way into a timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,12 +224,7 @@ impl DurableObject for Profile {
                 let cooldowns = self.cooldowns()?;
                 if let Some(f) = on_alarm(&rules, &a.rule, &observed, &cooldowns, now) {
                     self.cooled(&f.rule, now)?;
-                    fired.push(Signal::new(
-                        &profile,
-                        f,
-                        attributed_campaign(&timeline),
-                        now,
-                    ));
+                    fired.push(self.outgoing(&profile, f, &rules, &timeline, now));
                 }
                 sql.exec(
                     "DELETE FROM alarms WHERE rule = ? AND due = ?",
@@ -430,7 +426,7 @@ impl Profile {
             let decision = evaluate(&rules, &observed[..i], event, &cooldowns, now);
             for f in decision.fire {
                 self.cooled(&f.rule, now)?;
-                fired.push(Signal::new(profile, f, attributed_campaign(&timeline), now));
+                fired.push(self.outgoing(profile, f, &rules, &timeline, now));
             }
             for (rule, due) in decision.set_alarms {
                 sql.exec(
@@ -443,18 +439,44 @@ impl Profile {
             }
         }
         self.send(&fired).await?;
+        // Orders credited to a click-to-WhatsApp ad go to Meta's Conversions API.
+        for id in new_ids {
+            if let Some(p) = purchase(&timeline, id, now) {
+                if let Err(e) = signals::report_purchase(&self.env, profile, &p).await {
+                    worker::console_error!("conversion {} not recorded: {e}", p.event_id);
+                }
+            }
+        }
         self.schedule_alarm(now).await
+    }
+
+    /// A fired rule as a signal, with its WhatsApp nudge when configured.
+    fn outgoing(
+        &self,
+        profile: &str,
+        f: Firing,
+        rules: &[Rule],
+        timeline: &[Stored],
+        now: i64,
+    ) -> Outgoing {
+        let rule = rules.iter().find(|r| r.id == f.rule);
+        let signal = Signal::new(profile, f, attributed_campaign(timeline), now);
+        let nudge = signals::nudge_for(&self.env, rule, timeline, &signal.id);
+        Outgoing { signal, nudge }
     }
 
     /// Transactional outbox: signals are stored with the events that caused
     /// them (same synchronous turn), then handed to the queue; whatever could
     /// not be handed over stays and is retried by the alarm.
-    async fn send(&self, fired: &[Signal]) -> Result<()> {
+    async fn send(&self, fired: &[Outgoing]) -> Result<()> {
         let sql = self.state.storage().sql();
-        for s in fired {
+        for o in fired {
             sql.exec(
                 "INSERT INTO outbox (id, body) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                vec![s.id.as_str().into(), serde_json::to_string(s)?.into()],
+                vec![
+                    o.signal.id.as_str().into(),
+                    serde_json::to_string(o)?.into(),
+                ],
             )?;
         }
         self.flush_outbox().await;
@@ -475,7 +497,7 @@ impl Profile {
             Ok(r) => r,
             Err(e) => return worker::console_error!("outbox: {e}"),
         };
-        let pending: Vec<Signal> = rows
+        let pending: Vec<Outgoing> = rows
             .iter()
             .filter_map(|r| serde_json::from_str(&r.body).ok())
             .collect();

@@ -13,6 +13,8 @@ pub mod identity;
 pub mod limits;
 #[cfg(feature = "validate")]
 pub mod link;
+#[cfg(feature = "validate")]
+pub mod meta;
 pub mod reference;
 pub mod reports;
 pub mod rules;

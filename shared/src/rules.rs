@@ -173,8 +173,12 @@ pub struct Rule {
     pub condition: Condition,
     /// After firing for a profile, it stays quiet for this long, ms.
     pub cooldown_ms: i64,
-    /// What the business should do (shown with the signal; may name a template).
+    /// What the business should do (shown with the signal).
     pub action: String,
+    /// An approved WhatsApp template to send the person when this rule fires
+    /// (only with `WHATSAPP_NUDGES = "on"` and a known WhatsApp contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 /// The rules of PRODUCT.md with their default parameters.
@@ -184,6 +188,7 @@ pub fn default_rules() -> Vec<Rule> {
         condition,
         cooldown_ms,
         action: action.into(),
+        template: None,
     };
     vec![
         rule(
