@@ -51,3 +51,7 @@ pub const META_DATASET_ID: &str = "META_DATASET_ID";
 pub const META_GRAPH_URL: &str = "META_GRAPH_URL";
 /// Variable: Graph API version (default `v23.0`).
 pub const META_GRAPH_VERSION: &str = "META_GRAPH_VERSION";
+/// Rate limiter per client address (`[[ratelimits]]`).
+pub const RL_IP: &str = "RL_IP";
+/// Rate limiter per site.
+pub const RL_SITE: &str = "RL_SITE";

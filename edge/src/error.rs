@@ -21,6 +21,8 @@ pub enum AppError {
     PayloadTooLarge(String),
     /// 415: a content type we do not read.
     UnsupportedMediaType(String),
+    /// 429: over an ingest limit; retry after this many seconds.
+    TooManyRequests(u32, String),
     /// 503: a required part is not configured or not built.
     Unavailable(String),
     /// 500: our fault; the message is logged.
@@ -41,6 +43,7 @@ impl AppError {
             AppError::NotFound(m) => (404, "not_found", m.clone()),
             AppError::PayloadTooLarge(m) => (413, "payload_too_large", m.clone()),
             AppError::UnsupportedMediaType(m) => (415, "unsupported_media_type", m.clone()),
+            AppError::TooManyRequests(_, m) => (429, "too_many_requests", m.clone()),
             AppError::Unavailable(m) => (503, "unavailable", m.clone()),
             AppError::Internal(m) => (500, "internal", m.clone()),
         }
@@ -53,8 +56,13 @@ impl AppError {
             worker::console_error!("{code}: {message}");
         }
         let body = json!({ "error": { "code": code, "message": message } });
-        Response::builder()
-            .with_status(status)
+        let mut builder = Response::builder().with_status(status);
+        if let AppError::TooManyRequests(secs, _) = &self {
+            builder = builder
+                .with_header("Retry-After", &secs.to_string())
+                .unwrap_or_else(|_| Response::builder().with_status(status));
+        }
+        builder
             .from_json(&body)
             .unwrap_or_else(|_| Response::builder().with_status(status).empty())
     }

@@ -11,6 +11,7 @@ mod error;
 mod profile;
 mod routes;
 mod signals;
+mod stats;
 mod store;
 
 pub use profile::Profile;
@@ -37,6 +38,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         .get_async("/v1/journeys", routes::journeys::list)
         .get_async("/v1/journeys/:visitor_id", routes::journeys::get)
         .get_async("/v1/signals", routes::signals::list)
+        .get_async("/v1/stats", stats::get)
         .post_async("/v1/signals/:id/resend", routes::signals::resend)
         .post_async("/v1/profiles/merge", routes::profiles::merge)
         .get_async("/v1/profiles/:id/timeline", routes::profiles::timeline)

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod attribution;
+pub mod bots;
 #[cfg(feature = "validate")]
 pub mod identity;
 pub mod limits;

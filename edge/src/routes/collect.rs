@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
+use touchline_shared::bots::is_bot;
 use touchline_shared::identity::IdentityKey;
 use touchline_shared::limits::MAX_BODY_BYTES;
 use touchline_shared::sites::{check_origin, cors_origin, Sites};
@@ -20,6 +21,7 @@ use crate::bindings;
 use crate::config;
 use crate::error::{respond, AppError, AppResult};
 use crate::profile::AppendItem;
+use crate::stats;
 use crate::store::{self, Group};
 
 /// Receives a batch.
@@ -76,9 +78,28 @@ async fn collect(
     if let Some(len) = declared.filter(|l| *l > MAX_BODY_BYTES) {
         return Err(BatchError::TooLarge { size: len }.into_app());
     }
+    let user_agent = req.headers().get("User-Agent")?.unwrap_or_default();
+    if is_bot(&user_agent) {
+        stats::count(env, "bot_batches").await;
+        return Ok(Response::from_json(&json!({
+            "accepted": 0, "rejected": [], "duplicates": 0, "filtered": "bot",
+        }))?);
+    }
+    let ip = req.headers().get("CF-Connecting-IP")?.unwrap_or_default();
+    limit(env, bindings::RL_IP, &format!("ip:{ip}"), "this address").await?;
     let body = req.bytes().await?;
     let received_at = Date::now().as_millis() as i64;
     let outcome = validate_batch(&body, received_at).map_err(BatchError::into_app)?;
+    let mut sites_seen: Vec<&str> = outcome
+        .accepted
+        .iter()
+        .map(|a| a.event.site_id.as_str())
+        .collect();
+    sites_seen.sort_unstable();
+    sites_seen.dedup();
+    for site in sites_seen {
+        limit(env, bindings::RL_SITE, &format!("site:{site}"), "this site").await?;
+    }
 
     let mut rejected = outcome.rejected;
     let link_secret = config::optional_secret(env, bindings::LINK_SECRET);
@@ -136,6 +157,32 @@ async fn collect(
         "duplicates": duplicates,
     }))?
     .with_status(status))
+}
+
+/// Seconds a client should wait when limited: the limiters' period.
+const RETRY_AFTER_SECONDS: u32 = 10;
+
+/// One request against a Workers rate-limit binding; 429 when over. A
+/// missing binding (or a limiter error) lets the request through.
+async fn limit(
+    env: &worker::Env,
+    binding: &str,
+    key: &str,
+    who: &str,
+) -> std::result::Result<(), AppError> {
+    let Ok(limiter) = env.rate_limiter(binding) else {
+        return Ok(());
+    };
+    match limiter.limit(key.to_owned()).await {
+        Ok(outcome) if !outcome.success => {
+            stats::count(env, "rate_limited").await;
+            Err(AppError::TooManyRequests(
+                RETRY_AFTER_SECONDS,
+                format!("too many requests from {who}; retry after {RETRY_AFTER_SECONDS} s"),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 trait IntoApp {
