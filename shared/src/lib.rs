@@ -14,6 +14,7 @@ pub mod limits;
 #[cfg(feature = "validate")]
 pub mod link;
 pub mod reference;
+pub mod report_params;
 pub mod reports;
 pub mod rules;
 pub mod schema;
@@ -27,6 +28,8 @@ pub mod sites;
 pub mod stitch;
 #[cfg(feature = "validate")]
 pub mod timeline;
+#[cfg(feature = "validate")]
+pub mod touches;
 #[cfg(feature = "validate")]
 pub mod validate;
 #[cfg(feature = "validate")]
