@@ -127,7 +127,7 @@ pub fn parse_window(s: &str) -> Result<i64, ParamError> {
         _ => return Err(err()),
     };
     let ms = n.checked_mul(unit_ms).ok_or_else(err)?;
-    if ms < MINUTE_MS || ms > MAX_FUNNEL_WINDOW_MS {
+    if !(MINUTE_MS..=MAX_FUNNEL_WINDOW_MS).contains(&ms) {
         return Err(err());
     }
     Ok(ms)
