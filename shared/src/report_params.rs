@@ -285,7 +285,7 @@ mod tests {
             parse_steps("order,checkout:Bad Step").expect_err("slug").0,
             "unknown_step"
         );
-        let eleven = vec!["page_view"; 11].join(",");
+        let eleven = ["page_view"; 11].join(",");
         assert_eq!(parse_steps(&eleven).expect_err("too many").0, "bad_steps");
     }
 
