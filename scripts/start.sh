@@ -18,14 +18,28 @@ cat <<MSG
     demo shop   http://127.0.0.1:$PORT/
     tracker     http://127.0.0.1:$PORT/t.js
     collector   POST http://127.0.0.1:$PORT/v1/collect
+    dashboard   http://127.0.0.1:$PORT/dashboard/  (API key: $API_KEY)
     journeys    curl -H 'Authorization: Bearer $API_KEY' http://127.0.0.1:$PORT/v1/journeys
   State is kept in $STATE. Stop with Ctrl-C.
 
 MSG
-exec wrangler dev -c wrangler.prebuilt.toml --port "$PORT" --ip 127.0.0.1 --inspector-port 0 \
+wrangler dev -c wrangler.prebuilt.toml --port "$PORT" --ip 127.0.0.1 --inspector-port 0 \
   --persist-to "$STATE" --var "API_KEY:$API_KEY" \
   --var "EVENTS_KEY:${TOUCHLINE_EVENTS_KEY:-touchline-dev-events-key}" \
   --var "WHATSAPP_APP_SECRET:${WHATSAPP_APP_SECRET:-touchline-dev-app-secret}" \
   --var "WHATSAPP_VERIFY_TOKEN:${WHATSAPP_VERIFY_TOKEN:-touchline-dev-verify-token}" \
   --var "LINK_SECRET:${TOUCHLINE_LINK_SECRET:-touchline-dev-link-secret}" \
-  --log-level "${LOG_LEVEL:-info}"
+  --log-level "${LOG_LEVEL:-info}" &
+WRANGLER_PID=$!
+trap 'kill "$WRANGLER_PID" 2>/dev/null' INT TERM EXIT
+# Fill a fresh local state with demo journeys once (the script skips when they
+# are there); TOUCHLINE_DEMO=0 leaves the state empty.
+if [ "${TOUCHLINE_DEMO:-1}" != "0" ]; then
+  for _ in $(seq 1 120); do
+    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  TOUCHLINE_API_KEY="$API_KEY" node scripts/demo-data.mjs --url "http://127.0.0.1:$PORT" \
+    || echo "demo data could not be loaded; the collector keeps running"
+fi
+wait "$WRANGLER_PID"

@@ -13,6 +13,7 @@ mod routes;
 mod signals;
 mod stats;
 mod store;
+mod touches;
 
 pub use profile::Profile;
 
@@ -44,6 +45,14 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         .get_async("/v1/profiles/:id/timeline", routes::profiles::timeline)
         .delete_async("/v1/profiles/:id", routes::profiles::delete)
         .post_async("/v1/links", routes::links::post)
+        .get_async("/v1/reports/funnel", routes::reports::funnel)
+        .get_async("/v1/reports/campaigns", routes::reports::campaigns)
+        .get_async("/v1/reports/cohorts", routes::reports::cohorts)
+        .get_async(
+            "/v1/reports/time-to-convert",
+            routes::reports::time_to_convert,
+        )
+        .post_async("/v1/spend", routes::spend::post)
         .get(routes::webhook::PATH, routes::webhook::verify)
         .or_else_any_method("/*path", routes::not_found)
         .run(req, env)

@@ -26,6 +26,7 @@ use touchline_shared::signal::{attributed_campaign, observe, Signal};
 
 use crate::bindings;
 use crate::signals::{self, Outgoing};
+use crate::touches;
 
 /// One validated event on its way into a timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +152,11 @@ impl DurableObject for Profile {
                     if self.meta("id")?.is_none() {
                         self.set_meta("id", &profile_id)?;
                     }
+                    let new_items: Vec<AppendItem> = items
+                        .into_iter()
+                        .filter(|i| new_ids.contains(&i.event_id))
+                        .collect();
+                    self.record_touches(&profile_id, new_items);
                     self.run_rules(&profile_id, &new_ids).await?;
                 }
                 Response::from_json(&result)
@@ -171,6 +177,8 @@ impl DurableObject for Profile {
                 }
                 let export = export_from(&self.env, &from, &me).await?;
                 let (result, _) = self.append(&export.events)?;
+                // Every absorbed event's report row now belongs to this profile.
+                self.record_touches(&me, export.events);
                 Response::from_json(&result)
             }
             (Method::Post, "/export") => {
@@ -622,6 +630,19 @@ impl Profile {
                 .collect(),
             next_cursor,
         })
+    }
+
+    /// Writes report touches to D1 (`touches.rs`), off the request's path.
+    fn record_touches(&self, profile_id: &str, items: Vec<AppendItem>) {
+        if items.is_empty() {
+            return;
+        }
+        let (env, profile_id) = (self.env.clone(), profile_id.to_owned());
+        self.state.wait_until(async move {
+            if let Err(e) = touches::record(&env, &profile_id, &items).await {
+                worker::console_error!("report touches: {e}");
+            }
+        });
     }
 
     /// Keeps the D1 index of visitors current, off the request's path.

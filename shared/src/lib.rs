@@ -17,6 +17,7 @@ pub mod link;
 #[cfg(feature = "validate")]
 pub mod meta;
 pub mod reference;
+pub mod report_params;
 pub mod reports;
 pub mod rules;
 pub mod schema;
@@ -30,6 +31,8 @@ pub mod sites;
 pub mod stitch;
 #[cfg(feature = "validate")]
 pub mod timeline;
+#[cfg(feature = "validate")]
+pub mod touches;
 #[cfg(feature = "validate")]
 pub mod validate;
 #[cfg(feature = "validate")]

@@ -59,3 +59,20 @@ pub const DEFAULT_TIMELINE_PAGE: usize = 200;
 pub const ATTRIBUTION_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Largest body of the small JSON APIs (links, merges), bytes.
 pub const MAX_API_BODY_BYTES: usize = 16 * 1024;
+
+/// Most steps in one funnel.
+pub const MAX_FUNNEL_STEPS: usize = 10;
+/// Longest conversion window of a funnel, ms (90 days).
+pub const MAX_FUNNEL_WINDOW_MS: i64 = 90 * 24 * 60 * 60 * 1000;
+/// Longest date range of a report, ms (366 days).
+pub const MAX_REPORT_RANGE_MS: i64 = 366 * 24 * 60 * 60 * 1000;
+/// Most weeks a cohort grid follows each cohort.
+pub const MAX_COHORT_WEEKS: usize = 26;
+/// Most profiles one report loads from D1; past it the answer says `truncated`.
+pub const MAX_REPORT_PROFILES: usize = 5_000;
+/// Most touches one report loads from D1; past it the answer says `truncated`.
+pub const MAX_REPORT_TOUCHES: usize = 100_000;
+/// Most spend lines in one `POST /v1/spend`.
+pub const MAX_SPEND_LINES: usize = 500;
+/// Largest spend amount on one line (major unit).
+pub const MAX_SPEND_AMOUNT: f64 = 1.0e10;

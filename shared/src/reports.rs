@@ -41,6 +41,10 @@ pub struct Touch {
     /// Order value (on `order` touches), in the report currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+    /// The source is organic (a chat not opened by an ad, a visit from a
+    /// search engine or Instagram without campaign tags): see [`credited`].
+    #[serde(default)]
+    pub organic: bool,
 }
 
 /// One person's touches, any order.
@@ -62,6 +66,30 @@ impl Journey {
         });
         t
     }
+}
+
+/// An organic touch within this long after any other sourced touch is the
+/// same conversation or shopping trip, not a new source (24 h, WhatsApp's
+/// customer-service window).
+pub const CONVERSATION_MS: i64 = DAY_MS;
+
+/// Which of `sorted` (a journey in time order) may earn credit: every touch
+/// with a paid or tagged source, and organic ones only after 24 h without any
+/// sourced touch — so the later messages of a chat opened by an ad, or a visit
+/// from the link an agent sent in that chat, do not take the ad's credit.
+pub fn credited(sorted: &[&Touch]) -> Vec<bool> {
+    let mut last_sourced: Option<i64> = None;
+    sorted
+        .iter()
+        .map(|t| {
+            if t.source.is_none() {
+                return false;
+            }
+            let ok = !t.organic || last_sourced.is_none_or(|p| t.time - p > CONVERSATION_MS);
+            last_sourced = Some(t.time);
+            ok
+        })
+        .collect()
 }
 
 /// The source a journey is credited to when nothing attributable happened.
@@ -162,13 +190,15 @@ pub fn funnel(journeys: &[Journey], q: &FunnelQuery) -> Vec<FunnelGroup> {
             continue;
         };
         let start = touches[entry].time;
+        let ok = credited(&touches);
         let key = match q.group_by {
             GroupBy::None => "all".to_owned(),
             g => {
                 let src = touches[..=entry]
                     .iter()
+                    .zip(&ok)
                     .rev()
-                    .find_map(|t| t.source.as_ref());
+                    .find_map(|(t, ok)| t.source.as_ref().filter(|_| *ok));
                 let v = match (g, src) {
                     (GroupBy::Campaign, Some(s)) => s.campaign.clone(),
                     (GroupBy::Channel, Some(s)) => s.channel.clone(),
@@ -317,8 +347,9 @@ pub fn campaigns(
     let mut acc: BTreeMap<Source, Acc> = BTreeMap::new();
     for j in journeys {
         let touches = j.sorted();
+        let ok = credited(&touches);
         let mut seen: Vec<&Source> = Vec::new();
-        for t in &touches {
+        for (t, _) in touches.iter().zip(&ok).filter(|(_, ok)| **ok) {
             if let Some(s) = &t.source {
                 if t.time >= from - LOOKBACK_MS && t.time < to && !seen.contains(&s) {
                     seen.push(s);
@@ -332,7 +363,9 @@ pub fn campaigns(
             }
             let before: Vec<&&Touch> = touches[..i]
                 .iter()
-                .filter(|t| t.source.is_some() && order.time - t.time <= LOOKBACK_MS)
+                .zip(&ok)
+                .filter(|(t, ok)| **ok && order.time - t.time <= LOOKBACK_MS)
+                .map(|(t, _)| t)
                 .collect();
             let value = order.value.unwrap_or(0.0);
             if before.is_empty() {
@@ -507,6 +540,7 @@ mod tests {
             step: step.into(),
             source: None,
             value: None,
+            organic: false,
         }
     }
 
@@ -742,5 +776,53 @@ mod tests {
         assert_eq!(r.median_ms, Some(3 * DAY_MS));
         let counts: Vec<u64> = r.buckets.iter().map(|(_, c)| *c).collect();
         assert_eq!(counts, [1, 0, 1, 0, 1]);
+    }
+
+    #[test]
+    fn organic_touches_earn_credit_only_after_a_quiet_day() {
+        let mut chat = with(
+            t("2", HOUR_MS, "whatsapp_inbound"),
+            src("whatsapp", "", ""),
+            None,
+        );
+        chat.organic = true;
+        let mut later = with(t("4", 3 * DAY_MS, "page_view"), src("search", "", ""), None);
+        later.organic = true;
+        let js = vec![j(
+            "a",
+            vec![
+                with(
+                    t("1", 0, "whatsapp_inbound"),
+                    src("ads", "diwali", "ad_1"),
+                    None,
+                ),
+                // The same conversation, an hour after the ad: no credit.
+                chat,
+                with(t("3", 2 * HOUR_MS, "order"), None, Some(900.0)),
+                // An organic search visit 3 days later: its own source.
+                later,
+                with(t("5", 3 * DAY_MS + HOUR_MS, "order"), None, Some(300.0)),
+            ],
+        )];
+        let sorted = js[0].sorted();
+        assert_eq!(credited(&sorted), [true, false, false, true, false]);
+        // Last touch: 900 to the ad, 300 to organic search.
+        let rows = campaigns(&js, Model::LastTouch, 0, 10 * DAY_MS, &[]);
+        let rev = |ch: &str| {
+            rows.iter()
+                .find(|r| r.source.channel == ch)
+                .map(|r| (r.orders, r.revenue))
+        };
+        assert_eq!(rev("ads"), Some((1.0, 900.0)));
+        assert_eq!(rev("search"), Some((1.0, 300.0)));
+        assert_eq!(rev("whatsapp"), None, "the chat's later message is no row");
+        // Linear: the first order has one credited touch (the ad); the second
+        // has two (ad, search), 150 each.
+        let rows = campaigns(&js, Model::Linear, 0, 10 * DAY_MS, &[]);
+        let ads = rows
+            .iter()
+            .find(|r| r.source.channel == "ads")
+            .expect("ads");
+        assert_eq!((ads.orders, ads.revenue), (1.5, 1050.0));
     }
 }

@@ -6,7 +6,9 @@ pub mod health;
 pub mod journeys;
 pub mod links;
 pub mod profiles;
+pub mod reports;
 pub mod signals;
+pub mod spend;
 pub mod tracker;
 pub mod webhook;
 

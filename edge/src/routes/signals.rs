@@ -1,6 +1,6 @@
 //! The signals API, behind the bearer API key:
-//! `GET /v1/signals?status=failed|pending|delivered&limit=50` lists recent
-//! signals with their deliveries; `POST /v1/signals/{id}/resend` queues the
+//! `GET /v1/signals?status=failed|pending|delivered&limit=50&since=<ms>` lists
+//! recent signals (emitted after `since`) with their deliveries; `POST /v1/signals/{id}/resend` queues the
 //! failed deliveries of one signal again.
 
 use serde::Deserialize;
@@ -13,6 +13,8 @@ use crate::error::{respond, AppError, AppResult};
 use crate::signals;
 
 const MAX_LIST: u32 = 500;
+/// Latest `since` accepted (year 9999), so a typo is a 400, not an empty feed.
+const MAX_SINCE_MS: u64 = 253_402_300_800_000;
 
 #[derive(Deserialize)]
 struct Row {
@@ -52,6 +54,20 @@ async fn list_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
                 AppError::BadRequest("bad_limit", format!("limit must be 1 to {MAX_LIST}"))
             })?,
     };
+    let since = match param("since") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| *n <= MAX_SINCE_MS)
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "bad_since",
+                        "since must be a time in ms since the epoch".into(),
+                    )
+                })?,
+        ),
+    };
     let rows: Vec<Row> = ctx
         .env
         .d1(bindings::DB)?
@@ -61,10 +77,15 @@ async fn list_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
                   'last_status', d.last_status, 'last_error', d.last_error)) \
                 FROM signal_deliveries d WHERE d.signal_id = s.id) AS deliveries \
              FROM signals s \
-             WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM signal_deliveries d WHERE d.signal_id = s.id AND d.status = ?1) \
+             WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM signal_deliveries d WHERE d.signal_id = s.id AND d.status = ?1)) \
+               AND s.emitted_at > ?3 \
              ORDER BY s.emitted_at DESC LIMIT ?2",
         )
-        .bind(&[status.map_or(wasm_bindgen::JsValue::NULL, Into::into), limit.into()])?
+        .bind(&[
+            status.map_or(wasm_bindgen::JsValue::NULL, Into::into),
+            limit.into(),
+            (since.unwrap_or(0) as f64).into(),
+        ])?
         .all()
         .await?
         .results()?;
