@@ -1,20 +1,31 @@
 //! Touchline's pure core.
 //!
 //! Everything that can be decided without I/O lives here: the versioned wire
-//! schema, its validation and named limits, and attribution parsing. No browser
+//! schema, its validation and named limits, attribution parsing, and every
+//! decision the tracker makes (scroll milestones, engaged time, pricing counts,
+//! identify normalisation, delivery and retry, consent, WhatsApp references). No browser
 //! and no Worker types; time and ids are passed in by the shells (`tracker/`,
 //! `edge/`), so every decision is a plain function that is unit-tested natively.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod attribution;
+pub mod config;
+pub mod consent;
+pub mod delivery;
+pub mod engagement;
+pub mod identity;
+pub mod json;
 pub mod limits;
+pub mod pricing;
 pub mod reference;
 pub mod schema;
+pub mod scroll;
 pub mod session;
 pub mod sites;
 #[cfg(feature = "validate")]
 pub mod validate;
+pub mod whatsapp;
 
 pub use attribution::{Attribution, ReferrerClass};
 pub use schema::{Event, EventData, SCHEMA_VERSION};
