@@ -52,11 +52,11 @@ fn list(v: &str) -> Vec<String> {
 }
 
 fn flag(v: &str) -> bool {
-    !matches!(v.trim(), "false" | "0" | "no" | "off")
+    !matches!(v.trim_ascii(), "false" | "0" | "no" | "off")
 }
 
 fn ms(v: &str, min: f64) -> Option<f64> {
-    let n = v.trim().parse::<u32>().ok()? as f64;
+    let n = v.trim_ascii().parse::<u32>().ok()? as f64;
     (n >= min).then_some(n)
 }
 
@@ -97,7 +97,7 @@ impl Config {
             c.heartbeat_ms = v;
         }
         c.phone_country = get("phone-country")
-            .map(|v| v.trim().trim_start_matches('+').to_owned())
+            .map(|v| v.trim_ascii().trim_start_matches('+').to_owned())
             .filter(|v| !v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()));
         c
     }
@@ -119,7 +119,7 @@ impl Config {
     /// removed, cut to the text limit).
     pub fn search_query(&self, url: &str) -> Option<String> {
         query_pairs(url)
-            .find(|(k, v)| self.search_params.contains(k) && !v.trim().is_empty())
+            .find(|(k, v)| self.search_params.contains(k) && !v.trim_ascii().is_empty())
             .map(|(_, v)| clean_text(&v, MAX_TEXT_LEN))
     }
 }
@@ -152,7 +152,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// lowercased, spaces to `_`; `None` if nothing usable remains.
 pub fn slug(v: &str) -> Option<String> {
     let s: String = v
-        .trim()
+        .trim_ascii()
         .chars()
         .map(|c| match c {
             'A'..='Z' => c.to_ascii_lowercase(),
@@ -169,7 +169,7 @@ pub fn slug(v: &str) -> Option<String> {
 /// replaced by spaces, cut to `max` bytes on a character boundary.
 pub fn clean_text(v: &str, max: usize) -> String {
     let s: String = v
-        .trim()
+        .trim_ascii()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();

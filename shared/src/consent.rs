@@ -33,7 +33,7 @@ impl Privacy {
 /// Reads a consent argument: `"granted"`/`"denied"` (also `true`/`false`
 /// spelled as text); anything else is no decision.
 pub fn parse_consent(v: &str) -> Option<bool> {
-    match v.trim() {
+    match v.trim_ascii() {
         "granted" | "grant" | "true" | "yes" => Some(true),
         "denied" | "deny" | "false" | "no" | "revoked" => Some(false),
         _ => None,

@@ -101,7 +101,14 @@ pub fn enqueue(queue: &mut Vec<String>, events: impl IntoIterator<Item = String>
 /// The stored form of the queue: one event JSON per line (JSON text never
 /// holds a raw newline).
 pub fn store_queue(queue: &[String]) -> String {
-    queue.join("\n")
+    let mut out = String::new();
+    for (i, e) in queue.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(e);
+    }
+    out
 }
 
 /// Reads the stored queue back; lines that are not JSON objects are dropped.

@@ -1,10 +1,11 @@
-//! identify(): email and phone normalised the same way everywhere, so that
+//! identify(): email and phone normalised the same way everywhere (ASCII
+//! lowercasing, as ad platforms do before hashing), so that
 //! their SHA-256 digests match those computed by the edge or an ad platform.
 //! The browser hashes the result; the raw value never leaves it.
 
 /// Lowercase, trimmed email; `None` when it is not an address.
 pub fn normalize_email(raw: &str) -> Option<String> {
-    let e = raw.trim().to_lowercase();
+    let e = raw.trim_ascii().to_ascii_lowercase();
     let (local, domain) = e.split_once('@')?;
     let ok = !local.is_empty()
         && domain.contains('.')
@@ -12,7 +13,7 @@ pub fn normalize_email(raw: &str) -> Option<String> {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !e.chars().any(|c| c.is_ascii_whitespace() || c.is_control());
     ok.then_some(e)
 }
 
@@ -24,7 +25,7 @@ pub fn normalize_email(raw: &str) -> Option<String> {
 /// Spaces, dots, dashes and parentheses are ignored; anything else, or a
 /// result outside 8..=15 digits, is not a phone number.
 pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
-    let raw = raw.trim();
+    let raw = raw.trim_ascii();
     let (intl, rest) = match raw.strip_prefix('+') {
         Some(r) => (true, r),
         None => (false, raw),

@@ -3,12 +3,11 @@
 //! chat that follows to this visitor.
 
 use crate::attribution::{host_of, percent_decode};
-use crate::reference::decorate_text;
 
 /// True for `wa.me`, `api.whatsapp.com` (and `web.`/`chat.whatsapp.com`) and
 /// `whatsapp://` links.
 pub fn is_whatsapp_link(href: &str) -> bool {
-    let lower = href.trim().to_ascii_lowercase();
+    let lower = href.trim_ascii().to_ascii_lowercase();
     if lower.starts_with("whatsapp://") {
         return true;
     }
@@ -52,6 +51,22 @@ pub fn decorate(href: &str, token: &str) -> String {
     out.push_str(&percent_encode(&text));
     out.push_str(frag);
     out
+}
+
+/// The same text as [`crate::reference::decorate_text`] writes (a test holds
+/// them equal), found with a byte scan: `str::find(&str)` pulls a substring
+/// searcher into the wasm tracker.
+fn decorate_text(prefill: &str, token: &str) -> String {
+    let base = match prefill.as_bytes().windows(6).position(|w| w == b" [ref:") {
+        Some(i) => &prefill[..i],
+        None => prefill,
+    };
+    let mut s = String::with_capacity(base.len() + token.len() + 7);
+    s.push_str(base);
+    s.push_str(" [ref:");
+    s.push_str(token);
+    s.push(']');
+    s
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -112,6 +127,17 @@ mod tests {
             decorate("whatsapp://send?phone=91&text=hi+there#x", "tl-0000000002"),
             "whatsapp://send?phone=91&text=hi%20there%20%5Bref%3Atl-0000000002%5D#x"
         );
+    }
+
+    #[test]
+    fn the_text_is_decorated_exactly_as_the_reference_module_says() {
+        for text in ["", "Hi", "Is COD ok? [ref:tl-0123456789]", "a [ref:b"] {
+            assert_eq!(
+                decorate_text(text, "tl-3f9a2c1b7d"),
+                crate::reference::decorate_text(text, "tl-3f9a2c1b7d")
+            );
+        }
+        assert!("tl-3f9a2c1b7d".starts_with(crate::reference::TOKEN_PREFIX));
     }
 
     #[test]

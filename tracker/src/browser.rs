@@ -128,6 +128,6 @@ pub fn meta(name: &str) -> Option<String> {
 /// An attribute, trimmed, if present and not empty.
 pub fn attr(el: &Element, name: &str) -> Option<String> {
     let v = el.get_attribute(name)?;
-    let v = v.trim();
+    let v = v.trim_ascii();
     (!v.is_empty()).then(|| v.to_owned())
 }

@@ -1,9 +1,15 @@
 //! Browser registrations as RAII values (gloo style): dropping one undoes it.
 
+use std::rc::Rc;
+
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AddEventListenerOptions, EventTarget};
+
+/// One event handler shared by every listener: a single closure (and so a
+/// single piece of glue) that dispatches on the event's type.
+pub type Handler = Rc<Closure<dyn FnMut(web_sys::Event)>>;
 
 /// A registered, passive event listener; removed from its target on drop.
 #[must_use = "dropping a Listener removes it"]
@@ -11,7 +17,7 @@ pub struct Listener {
     target: EventTarget,
     kind: &'static str,
     capture: bool,
-    callback: Closure<dyn FnMut(web_sys::Event)>,
+    callback: Handler,
 }
 
 impl Listener {
@@ -22,16 +28,16 @@ impl Listener {
         target: &EventTarget,
         kind: &'static str,
         capture: bool,
-        f: impl FnMut(web_sys::Event) + 'static,
+        handler: &Handler,
     ) -> Option<Listener> {
-        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+        let callback = handler.clone();
         let opts = AddEventListenerOptions::new();
         opts.set_passive(true);
         opts.set_capture(capture);
         target
             .add_event_listener_with_callback_and_add_event_listener_options(
                 kind,
-                callback.as_ref().unchecked_ref(),
+                AsRef::<JsValue>::as_ref(&*callback).unchecked_ref(),
                 &opts,
             )
             .ok()?;
@@ -48,7 +54,7 @@ impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self.target.remove_event_listener_with_callback_and_bool(
             self.kind,
-            self.callback.as_ref().unchecked_ref(),
+            AsRef::<JsValue>::as_ref(&*self.callback).unchecked_ref(),
             self.capture,
         );
     }
@@ -63,10 +69,9 @@ pub struct Timer {
 }
 
 impl Timer {
-    /// Calls `f` once after `ms` (or every `ms` when `repeat`).
-    pub fn new(ms: f64, repeat: bool, f: impl FnMut() + 'static) -> Option<Timer> {
+    /// Calls `callback` once after `ms` (or every `ms` when `repeat`).
+    pub fn new(ms: f64, repeat: bool, callback: Closure<dyn FnMut()>) -> Option<Timer> {
         let w = web_sys::window()?;
-        let callback = Closure::<dyn FnMut()>::new(f);
         let cb = callback.as_ref().unchecked_ref();
         let ms = ms.clamp(0.0, 2.0e9) as i32;
         let id = if repeat {

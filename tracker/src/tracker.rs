@@ -3,11 +3,12 @@
 //! (`touchline-shared`); this file reads the browser and performs effects.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use touchline_shared::attribution::truncate;
 use touchline_shared::config::{clean_text, slug, Config};
 use touchline_shared::consent::{parse_consent, Privacy};
-use touchline_shared::delivery::{backoff_ms, Outcome};
+use touchline_shared::delivery::{backoff_ms, outcome, Outcome};
 use touchline_shared::engagement::Dwell;
 use touchline_shared::identity::{hex, normalize_email, normalize_phone};
 use touchline_shared::limits::{MAX_ID_LEN, MAX_TEXT_LEN, MAX_URL_LEN};
@@ -21,7 +22,7 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use crate::browser::{self, attr, load, meta, now, num, prop, random_id, remove, save};
-use crate::listener::{Listener, Observer, Patch, Timer};
+use crate::listener::{Handler, Listener, Observer, Patch, Timer};
 use crate::transport;
 
 /// localStorage keys (first-party, this origin only).
@@ -115,20 +116,13 @@ pub fn start_with(site: &str, endpoint: &str, config: Config) {
     });
     let listeners = listeners();
     let patches = history_patches();
-    let frame = Closure::<dyn FnMut()>::new(|| {
-        with(|t| {
-            t.frame_requested = false;
-            t.measure();
-        });
-    });
+    let frame = ticker(Tick::Frame);
     with(|t| {
         t.listeners = listeners;
         t.patches = patches;
         t.frame = Some(frame);
         let ms = t.config.heartbeat_ms;
-        t.heartbeat = Timer::new(ms, true, || {
-            with(|t| t.report_engagement());
-        });
+        t.heartbeat = Timer::new(ms, true, ticker(Tick::Heartbeat));
         t.begin_page(browser::referrer());
         if transport::queued() {
             t.schedule_flush();
@@ -146,81 +140,75 @@ fn record_consent(granted: bool) {
     save(KEY_CONSENT, if granted { "granted" } else { "denied" });
 }
 
-/// The page lifecycle and the user's activity.
+/// Which timer fired.
+#[derive(Clone, Copy)]
+enum Tick {
+    Flush,
+    Retry,
+    Heartbeat,
+    Frame,
+}
+
+/// A callback for a timer or animation frame (one closure type for all).
+fn ticker(which: Tick) -> Closure<dyn FnMut()> {
+    Closure::new(move || {
+        with(|t| t.on_tick(which));
+    })
+}
+
+/// What a settled promise was about.
+enum Settled {
+    /// A delivery of these events; `ok` when fetch resolved.
+    Sent(Vec<String>, bool),
+    /// A SHA-256 digest for identify (email when true).
+    Digest(bool),
+}
+
+/// A promise callback (one closure type for all).
+fn settle(which: Settled) -> JsValue {
+    Closure::once_into_js(move |v: JsValue| {
+        with(|t| t.on_settled(which, v));
+    })
+}
+
+/// The events listened to: `(on the document?, capture?, type)`.
+const EVENTS: [(bool, bool, &str); 18] = [
+    (false, false, "pagehide"),
+    (false, false, "pageshow"),
+    (true, false, "visibilitychange"),
+    (false, false, "focus"),
+    (false, false, "blur"),
+    (false, true, "pointerdown"),
+    (false, true, "keydown"),
+    (false, true, "touchstart"),
+    (false, true, "wheel"),
+    (false, true, "mousemove"),
+    // Scroll of the page or of any container (scroll does not bubble).
+    (true, true, "scroll"),
+    (false, false, "resize"),
+    (false, false, "load"),
+    (true, true, "click"),
+    (true, true, "submit"),
+    (false, false, "popstate"),
+    (false, false, "hashchange"),
+    (false, false, "online"),
+];
+
+/// The page lifecycle and the user's activity, all through one handler.
 fn listeners() -> Vec<Listener> {
     let (Some(window), Some(doc)) = (browser::window(), browser::document()) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    // Leaving (or entering the back/forward cache): report, then beacon.
-    out.extend(Listener::new(&window, "pagehide", false, |_| {
-        with(|t| {
-            t.end_page();
-            t.flush(true);
-        });
+    let handler: Handler = Rc::new(Closure::new(|e: web_sys::Event| {
+        with(|t| t.on_event(&e));
     }));
-    out.extend(Listener::new(&window, "pageshow", false, |e| {
-        if prop(&e, "persisted").is_truthy() {
-            with(|t| t.begin_page(browser::referrer()));
-        }
-    }));
-    out.extend(Listener::new(&doc, "visibilitychange", false, |_| {
-        with(|t| {
-            t.focus_changed();
-            if browser::is_hidden() {
-                t.report_engagement();
-                t.flush(true);
-            }
-        });
-    }));
-    for kind in ["focus", "blur"] {
-        out.extend(Listener::new(&window, kind, false, |_| {
-            with(|t| t.focus_changed());
-        }));
-    }
-    for kind in ["pointerdown", "keydown", "touchstart", "wheel", "mousemove"] {
-        out.extend(Listener::new(&window, kind, true, |_| {
-            with(|t| t.activity());
-        }));
-    }
-    // Scroll of the page or of any container (scroll does not bubble).
-    out.extend(Listener::new(&doc, "scroll", true, |e| {
-        with(|t| {
-            t.activity();
-            if let Some(el) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
-                if el.has_attribute("data-touchline-scroll") && !t.dirty.contains(&el) {
-                    t.dirty.push(el);
-                }
-            }
-            t.request_frame();
-        });
-    }));
-    for kind in ["resize", "load"] {
-        out.extend(Listener::new(&window, kind, false, |_| {
-            with(|t| t.request_frame());
-        }));
-    }
-    out.extend(Listener::new(&doc, "click", true, |e| {
-        with(|t| t.clicked(&e));
-    }));
-    out.extend(Listener::new(&doc, "submit", true, |e| {
-        let step = e
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|f| attr(&f, "data-touchline-step"));
-        if let Some(step) = step {
-            with(|t| t.checkout_step(&step));
-        }
-    }));
-    for kind in ["popstate", "hashchange"] {
-        out.extend(Listener::new(&window, kind, false, |_| {
-            with(|t| t.navigated());
-        }));
-    }
-    out.extend(Listener::new(&window, "online", false, |_| {
-        with(|t| t.flush(false));
-    }));
-    out
+    EVENTS
+        .iter()
+        .filter_map(|&(on_doc, capture, kind)| {
+            let target: &web_sys::EventTarget = if on_doc { &doc } else { &window };
+            Listener::new(target, kind, capture, &handler)
+        })
+        .collect()
 }
 
 /// Single-page-app navigations have no event: wrap the History API.
@@ -604,11 +592,8 @@ impl Tracker {
 
     /// A click anywhere: WhatsApp links get a reference token in their
     /// prefilled text before the browser follows them.
-    fn clicked(&mut self, e: &web_sys::Event) {
-        let link = e
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|el| el.closest("a[href]").ok().flatten());
+    fn clicked(&mut self, target: Option<Element>) {
+        let link = target.and_then(|el| el.closest("a[href]").ok().flatten());
         let Some(link) = link else { return };
         let Some(href) = prop(&link, "href").as_string() else {
             return;
@@ -780,9 +765,7 @@ impl Tracker {
 
     fn schedule_flush(&mut self) {
         if self.flush_timer.is_none() {
-            self.flush_timer = Timer::new(FLUSH_DELAY_MS, false, || {
-                with(|t| t.flush(false));
-            });
+            self.flush_timer = Timer::new(FLUSH_DELAY_MS, false, ticker(Tick::Flush));
         }
     }
 
@@ -803,9 +786,10 @@ impl Tracker {
             return;
         }
         for (body, group) in transport::bodies(events, now()) {
-            transport::send(&self.endpoint, &body, on_hide, move |outcome| {
-                with(|t| t.delivered(outcome, group));
-            });
+            if let Some(promise) = transport::send(&self.endpoint, &body, on_hide) {
+                let ok = settle(Settled::Sent(group.clone(), true));
+                promise.then(&ok, &settle(Settled::Sent(group, false)));
+            }
         }
     }
 
@@ -826,14 +810,91 @@ impl Tracker {
                 if self.retry_timer.is_none() {
                     let delay = backoff_ms(self.attempt, js_sys::Math::random());
                     self.attempt = self.attempt.saturating_add(1);
-                    self.retry_timer = Timer::new(delay, false, || {
-                        with(|t| {
-                            t.retry_timer = None;
-                            t.flush(false);
-                        });
-                    });
+                    self.retry_timer = Timer::new(delay, false, ticker(Tick::Retry));
                 }
             }
+        }
+    }
+
+    fn on_tick(&mut self, which: Tick) {
+        match which {
+            Tick::Flush => self.flush(false),
+            Tick::Retry => {
+                self.retry_timer = None;
+                self.flush(false);
+            }
+            Tick::Heartbeat => self.report_engagement(),
+            Tick::Frame => {
+                self.frame_requested = false;
+                self.measure();
+            }
+        }
+    }
+
+    fn on_settled(&mut self, which: Settled, v: JsValue) {
+        match which {
+            Settled::Sent(group, ok) => {
+                let status = ok.then(|| num(&v, "status") as u16);
+                self.delivered(outcome(status), group);
+            }
+            Settled::Digest(is_email) => {
+                let h = hex(&js_sys::Uint8Array::new(&v).to_vec());
+                let data = if is_email {
+                    Identify {
+                        email_sha256: Some(h),
+                        phone_sha256: None,
+                    }
+                } else {
+                    Identify {
+                        email_sha256: None,
+                        phone_sha256: Some(h),
+                    }
+                };
+                self.track(EventData::Identify(data));
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: &web_sys::Event) {
+        let target = e.target().and_then(|t| t.dyn_into::<Element>().ok());
+        match e.type_().as_str() {
+            // Leaving (or entering the back/forward cache): report, then beacon.
+            "pagehide" => {
+                self.end_page();
+                self.flush(true);
+            }
+            "pageshow" => {
+                if prop(e, "persisted").is_truthy() {
+                    self.begin_page(browser::referrer());
+                }
+            }
+            "visibilitychange" => {
+                self.focus_changed();
+                if browser::is_hidden() {
+                    self.report_engagement();
+                    self.flush(true);
+                }
+            }
+            "focus" | "blur" => self.focus_changed(),
+            "scroll" => {
+                self.activity();
+                if let Some(el) = target {
+                    if el.has_attribute("data-touchline-scroll") && !self.dirty.contains(&el) {
+                        self.dirty.push(el);
+                    }
+                }
+                self.request_frame();
+            }
+            "resize" | "load" => self.request_frame(),
+            "click" => self.clicked(target),
+            "submit" => {
+                if let Some(step) = target.and_then(|f| attr(&f, "data-touchline-step")) {
+                    self.checkout_step(&step);
+                }
+            }
+            "popstate" | "hashchange" => self.navigated(),
+            "online" => self.flush(false),
+            _ => self.activity(),
         }
     }
 
@@ -866,25 +927,8 @@ fn digest(value: String, is_email: bool) {
     let Ok(promise) = subtle.digest_with_str_and_u8_array("SHA-256", &bytes) else {
         return;
     };
-    let ok = Closure::once_into_js(move |buf: JsValue| {
-        let h = hex(&js_sys::Uint8Array::new(&buf).to_vec());
-        let data = if is_email {
-            Identify {
-                email_sha256: Some(h),
-                phone_sha256: None,
-            }
-        } else {
-            Identify {
-                email_sha256: None,
-                phone_sha256: Some(h),
-            }
-        };
-        with(|t| t.track(EventData::Identify(data)));
-    });
-    let err = Closure::once_into_js(|_e: JsValue| {});
-    promise
-        .unchecked_ref::<transport::Thenable>()
-        .then(&ok, &err);
+    let promise = promise.unchecked_into::<transport::Thenable>();
+    promise.then(&settle(Settled::Digest(is_email)), &JsValue::UNDEFINED);
 }
 
 /// Reads the started tracker (tests and debugging).

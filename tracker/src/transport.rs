@@ -4,13 +4,13 @@
 //! bodies go to a bounded retry queue in localStorage; the core decides what
 //! a response means and how long to wait.
 
-use touchline_shared::delivery::{self, Outcome};
+use touchline_shared::delivery;
 use touchline_shared::json::batch_body;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::RequestInit;
 
-use crate::browser::{load, now, remove, save, window};
+use crate::browser::{load, remove, save, window};
 
 /// localStorage key of the retry queue (one event JSON per line).
 pub const KEY_QUEUE: &str = "tl_q";
@@ -63,36 +63,22 @@ pub fn queued() -> bool {
 }
 
 /// Sends one body. On hide, sendBeacon first; otherwise (or if refused) a
-/// keepalive fetch whose outcome is passed to `done` (never on a beacon).
-pub fn send(endpoint: &str, body: &str, on_hide: bool, done: impl FnOnce(Outcome) + 'static) {
-    let Some(w) = window() else { return };
+/// keepalive fetch, whose promise is returned (a beacon has no outcome).
+pub fn send(endpoint: &str, body: &str, on_hide: bool) -> Option<Thenable> {
+    let w = window()?;
     if on_hide
         && w.navigator()
             .send_beacon_with_opt_str(endpoint, Some(body))
             .unwrap_or(false)
     {
-        return;
+        return None;
     }
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
     // `keepalive` lets the request outlive the page; web-sys has no setter.
     let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
-    let promise = w.fetch_with_str_and_init(endpoint, &init);
-    let done = std::rc::Rc::new(std::cell::Cell::new(Some(done)));
-    let ok_done = done.clone();
-    let ok = Closure::once_into_js(move |resp: JsValue| {
-        let status = resp.dyn_ref::<web_sys::Response>().map(|r| r.status());
-        if let Some(f) = ok_done.take() {
-            f(delivery::outcome(status));
-        }
-    });
-    let err = Closure::once_into_js(move |_e: JsValue| {
-        if let Some(f) = done.take() {
-            f(Outcome::Retry);
-        }
-    });
-    promise.unchecked_ref::<Thenable>().then(&ok, &err);
+    Some(w.fetch_with_str_and_init(endpoint, &init).unchecked_into())
 }
 
 #[wasm_bindgen]
@@ -101,9 +87,4 @@ extern "C" {
     pub type Thenable;
     #[wasm_bindgen(method)]
     pub fn then(this: &Thenable, ok: &JsValue, err: &JsValue);
-}
-
-/// Time now, for `sent_at`.
-pub fn sent_at() -> f64 {
-    now()
 }
