@@ -31,6 +31,7 @@ import init, { start, command } from './pkg/touchline_tracker.js';
           try { command(a[0], a[1]); } catch (e) { /* never into the page */ }
         };
         w.touchline = function () { run(arguments); };
+        w.touchline.ready = 1; // the tracker runs (tests and debugging wait on this)
         for (var i = 0; i < queue.length; i++) run(queue[i]);
         queue.length = 0;
       })

@@ -13,7 +13,7 @@ export function launch(options = {}) {
 
 /** Resolves once t.js has loaded the wasm and replayed the command queue. */
 export async function trackerReady(page) {
-  await page.waitForFunction(() => typeof window.touchline === 'function' && !window.touchline.q, null, {
+  await page.waitForFunction(() => typeof window.touchline === 'function' && window.touchline.ready === 1, null, {
     timeout: 10_000,
   });
 }

@@ -893,7 +893,12 @@ impl Tracker {
                 }
             }
             "popstate" | "hashchange" => self.navigated(),
-            "online" => self.flush(false),
+            // Back online: send the retry queue now rather than after the backoff.
+            "online" => {
+                self.retry_timer = None;
+                self.attempt = 0;
+                self.flush(false);
+            }
             _ => self.activity(),
         }
     }
