@@ -63,6 +63,7 @@ pub struct Tracker {
     attempt: u32,
     last_activity: f64,
     frame_requested: bool,
+    scan_sections: bool,
     dirty: Vec<Element>,
     /// Failures that degraded to "not tracked" (dropped bodies, refused APIs).
     pub failures: u32,
@@ -288,6 +289,7 @@ impl Tracker {
             attempt: 0,
             last_activity: t,
             frame_requested: false,
+            scan_sections: false,
             dirty: Vec::new(),
             failures: 0,
             flush_timer: None,
@@ -507,7 +509,15 @@ impl Tracker {
         {
             self.checkout_step(&step);
         }
-        // Checkout sections count when they are shown; forms when submitted.
+        // Sections are looked for on the next frame: a single-page app
+        // renders the new route after it has pushed its URL.
+        self.scan_sections = true;
+        self.request_frame();
+    }
+
+    /// Checkout sections count when they are shown; forms when submitted.
+    fn observe_sections(&mut self) {
+        self.scan_sections = false;
         let sections: Vec<Element> = browser::query_all("[data-touchline-step]")
             .into_iter()
             .filter(|e| !e.tag_name().eq_ignore_ascii_case("form"))
@@ -519,7 +529,6 @@ impl Tracker {
                 }
             });
         }
-        self.request_frame();
     }
 
     /// Reports what is left of the page view (engaged time, final depth).
@@ -826,6 +835,9 @@ impl Tracker {
             Tick::Heartbeat => self.report_engagement(),
             Tick::Frame => {
                 self.frame_requested = false;
+                if self.scan_sections && self.allowed {
+                    self.observe_sections();
+                }
                 self.measure();
             }
         }

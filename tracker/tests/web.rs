@@ -640,6 +640,27 @@ fn single_page_navigations_are_page_views_with_the_previous_url_as_referrer() {
 }
 
 #[wasm_bindgen_test]
+async fn a_checkout_section_rendered_after_a_single_page_navigation_emits_its_step() {
+    fresh();
+    start_with("demo", ENDPOINT, config());
+    window()
+        .history()
+        .expect("history")
+        .push_state_with_url(&JsValue::NULL, "", Some("?route=address"))
+        .expect("pushState");
+    // The app renders the new route after pushing its URL.
+    add(r#"<section data-touchline-step="address">address form</section>"#);
+    wait_for("the address step", 3_000.0, || {
+        any_recorded(|e| {
+            kind(e) == "checkout_step"
+                && get(e, "data.step").as_string().as_deref() == Some("address")
+        })
+    })
+    .await;
+    stop();
+}
+
+#[wasm_bindgen_test]
 async fn identify_sends_only_sha256_of_the_normalised_email_and_phone() {
     fresh();
     let mut c = config();
