@@ -68,7 +68,8 @@ fn harness() {
       const realNow = Date.now;
       Date.now = () => (window.__now === null ? realNow() : window.__now);
       navigator.sendBeacon = (url, body) => { __sent.push(String(body)); return true; };
-      window.fetch = (url, init) => { __sent.push(String(init && init.body)); return Promise.resolve(new Response('{}', { status: 200 })); };
+      window.__status = 200;
+      window.fetch = (url, init) => { __sent.push(String(init && init.body)); return Promise.resolve(new Response('{}', { status: __status })); };
       window.__hidden = false;
       window.__focused = true;
       window.__dnt = null;
@@ -86,7 +87,7 @@ fn fresh() {
     stop();
     storage().clear().expect("clear");
     js(r#"
-      __sent.length = 0; __now = null; __hidden = false; __focused = true; __dnt = null;
+      __sent.length = 0; __now = null; __hidden = false; __focused = true; __dnt = null; __status = 200;
       document.querySelectorAll('[data-test]').forEach((e) => e.remove());
       scrollTo(0, 0);
     "#);
@@ -801,6 +802,32 @@ fn garbage_passed_to_every_public_call_throws_nothing() {
         before,
         "a malformed order is not tracked"
     );
+    stop();
+}
+
+#[wasm_bindgen_test]
+async fn server_errors_are_queued_for_retry_and_client_errors_are_dropped() {
+    fresh();
+    start_with("demo", ENDPOINT, config());
+    let queue = || storage().get_item("tl_q").expect("get").unwrap_or_default();
+    js("__status = 503");
+    command("checkout".into(), "address".into());
+    command("flush".into(), JsValue::UNDEFINED);
+    wait_for("the failed batch in the retry queue", 3_000.0, || {
+        queue().contains("\"address\"")
+    })
+    .await;
+    // The collector refuses the body as it is (400): not retried, not kept.
+    js("__status = 400");
+    let sends = js_sys::Array::from(&get(&window(), "__sent")).length();
+    dispatch_window("online"); // back online: the queue goes now
+    wait_for("the retry", 3_000.0, || {
+        js_sys::Array::from(&get(&window(), "__sent")).length() > sends
+    })
+    .await;
+    wait_for("the response", 3_000.0, || !queue().contains("address")).await;
+    frames(2).await;
+    assert_eq!(queue(), "", "a 400 is not queued again");
     stop();
 }
 
