@@ -56,9 +56,12 @@ pub fn remove(key: &str) {
 /// `n` random bytes from the Web Crypto API, or `Math.random` without it.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
-    let filled = window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    let crypto = path("crypto");
+    let filled = crypto.is_object()
+        && crypto
+            .unchecked_ref::<web_sys::Crypto>()
+            .get_random_values_with_u8_array(&mut bytes)
+            .is_ok();
     if !filled {
         for b in bytes.iter_mut() {
             *b = (js_sys::Math::random() * 256.0) as u8;
@@ -74,28 +77,37 @@ pub fn random_id(prefix: &str, n: usize) -> String {
     s
 }
 
+/// A property reached through a dotted path (`"location.href"`) from the
+/// window. One `Reflect.get` serves every such read: each typed web-sys
+/// getter would add its own glue to what the page downloads.
+pub fn path(path: &str) -> JsValue {
+    let w: JsValue = window().map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
+    path.split('.').fold(w, |v, k| prop(&v, k))
+}
+
+/// [`path`] as text; empty when absent or not text.
+pub fn text(p: &str) -> String {
+    path(p).as_string().unwrap_or_default()
+}
+
 pub fn href() -> String {
-    window()
-        .and_then(|w| w.location().href().ok())
-        .unwrap_or_default()
+    text("location.href")
 }
 
 pub fn pathname() -> String {
-    window()
-        .and_then(|w| w.location().pathname().ok())
-        .unwrap_or_default()
+    text("location.pathname")
 }
 
 pub fn referrer() -> String {
-    document().map(|d| d.referrer()).unwrap_or_default()
+    text("document.referrer")
 }
 
 pub fn title() -> String {
-    document().map(|d| d.title()).unwrap_or_default()
+    text("document.title")
 }
 
 pub fn is_hidden() -> bool {
-    document().is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
+    text("document.visibilityState") == "hidden"
 }
 
 pub fn has_focus() -> bool {

@@ -168,11 +168,12 @@ impl Observer {
     ) -> Option<Observer> {
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
             for e in entries.iter() {
-                let Ok(e) = e.dyn_into::<web_sys::IntersectionObserverEntry>() else {
-                    continue;
-                };
-                if e.is_intersecting() {
-                    f(e.target());
+                let target = Reflect::get(&e, &JsValue::from_str("target"));
+                let shown = Reflect::get(&e, &JsValue::from_str("isIntersecting"));
+                if let (Ok(t), Ok(shown)) = (target, shown) {
+                    if let (true, Ok(el)) = (shown.is_truthy(), t.dyn_into::<web_sys::Element>()) {
+                        f(el);
+                    }
                 }
             }
         });

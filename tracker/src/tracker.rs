@@ -214,12 +214,13 @@ fn listeners() -> Vec<Listener> {
 
 /// Single-page-app navigations have no event: wrap the History API.
 fn history_patches() -> Vec<Patch> {
-    let Some(history) = browser::window().and_then(|w| w.history().ok()) else {
+    let history = browser::path("history");
+    if !history.is_object() {
         return Vec::new();
-    };
+    }
     let mut out = Vec::new();
     for name in ["pushState", "replaceState"] {
-        out.extend(Patch::new(history.clone().into(), name, || {
+        out.extend(Patch::new(history.clone(), name, || {
             with(|t| t.navigated());
         }));
     }
@@ -253,8 +254,7 @@ impl Tracker {
     /// localStorage (a new one when there is none or storage is blocked);
     /// otherwise nothing is stored.
     pub fn with_config(site: &str, endpoint: &str, config: Config) -> Tracker {
-        let nav = browser::window().map(|w| JsValue::from(w.navigator()));
-        let nav = nav.unwrap_or(JsValue::UNDEFINED);
+        let nav = browser::path("navigator");
         let dnt = prop(&nav, "doNotTrack").as_string().as_deref() == Some("1");
         let privacy = Privacy {
             require_consent: config.require_consent,
@@ -520,7 +520,11 @@ impl Tracker {
         self.scan_sections = false;
         let sections: Vec<Element> = browser::query_all("[data-touchline-step]")
             .into_iter()
-            .filter(|e| !e.tag_name().eq_ignore_ascii_case("form"))
+            .filter(|e| {
+                !prop(e, "tagName")
+                    .as_string()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("form"))
+            })
             .collect();
         if !sections.is_empty() {
             self.observer = Observer::new(&sections, |el| {
@@ -665,19 +669,13 @@ impl Tracker {
     /// Measures the page (once loaded, so that late content counts) and
     /// every container that scrolled; announces new milestones.
     fn measure(&mut self) {
-        let complete = browser::document().is_some_and(|d| d.ready_state() == "complete");
+        let complete = browser::text("document.readyState") == "complete";
         if complete {
-            let w: JsValue = browser::window()
-                .map(JsValue::from)
-                .unwrap_or(JsValue::UNDEFINED);
-            let root = browser::document()
-                .and_then(|d| d.document_element())
-                .map(JsValue::from)
-                .unwrap_or(JsValue::UNDEFINED);
+            let n = |p: &str| browser::path(p).as_f64().unwrap_or(0.0);
             let pct = depth_pct(
-                num(&w, "scrollY"),
-                num(&w, "innerHeight"),
-                num(&root, "scrollHeight"),
+                n("scrollY"),
+                n("innerHeight"),
+                n("document.documentElement.scrollHeight"),
             );
             let news = self.page.scroll.observe(pct);
             let max = self.page.scroll.max;
@@ -868,8 +866,8 @@ impl Tracker {
     }
 
     fn on_event(&mut self, e: &web_sys::Event) {
-        let target = e.target().and_then(|t| t.dyn_into::<Element>().ok());
-        match e.type_().as_str() {
+        let target = prop(e, "target").dyn_into::<Element>().ok();
+        match prop(e, "type").as_string().unwrap_or_default().as_str() {
             // Leaving (or entering the back/forward cache): report, then beacon.
             "pagehide" => {
                 self.end_page();
@@ -934,12 +932,11 @@ impl Tracker {
 /// SHA-256 of a normalised identifier through Web Crypto, then an identify
 /// event. Failures (no Web Crypto, e.g. an insecure context) are "not tracked".
 fn digest(value: String, is_email: bool) {
-    let Some(subtle) = browser::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.subtle())
-    else {
+    let subtle = browser::path("crypto.subtle");
+    if !subtle.is_object() {
         return;
-    };
+    }
+    let subtle = subtle.unchecked_into::<web_sys::SubtleCrypto>();
     let bytes = value.into_bytes();
     let Ok(promise) = subtle.digest_with_str_and_u8_array("SHA-256", &bytes) else {
         return;

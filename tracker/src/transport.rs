@@ -66,8 +66,11 @@ pub fn queued() -> bool {
 /// keepalive fetch, whose promise is returned (a beacon has no outcome).
 pub fn send(endpoint: &str, body: &str, on_hide: bool) -> Option<Thenable> {
     let w = window()?;
+    let nav = crate::browser::path("navigator");
     if on_hide
-        && w.navigator()
+        && nav.is_object()
+        && nav
+            .unchecked_ref::<web_sys::Navigator>()
             .send_beacon_with_opt_str(endpoint, Some(body))
             .unwrap_or(false)
     {
