@@ -7,6 +7,7 @@ bin=node_modules/.bin
 cargo build -p touchline-tracker --target wasm32-unknown-unknown --release
 wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
   target/wasm32-unknown-unknown/release/touchline_tracker.wasm
+"$bin/node" scripts/shrink-imports.mjs tracker/pkg/touchline_tracker
 mkdir -p tracker/dist
 "$bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \

@@ -20,6 +20,7 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 # Pinned CLIs; `cargo install` of a present version is skipped by the check.
 installed() { cargo install --list | grep -q "^$1 v$2:"; }
 installed wasm-bindgen-cli 0.2.130 || { log "installing wasm-bindgen-cli 0.2.130 (~3 min)"; cargo install wasm-bindgen-cli --version 0.2.130; }
+installed wasm-pack 0.15.1 || { log "installing wasm-pack 0.15.1 (~2 min)"; cargo install wasm-pack --version 0.15.1 --locked; }
 installed worker-build 0.8.7 || { log "installing worker-build 0.8.7 (~5 min)"; cargo install worker-build --version 0.8.7 --locked; }
 
 apt_updated=

@@ -1,5 +1,7 @@
 // `npm run size`: what a page downloads for Touchline (loader + wasm), raw,
-// gzip -9 and brotli -11 bytes. `--write` also records the table in BENCHMARKS.md.
+// gzip -9 and brotli -11 bytes. `--write` also records the table in BENCHMARKS.md;
+// `--check` fails when the brotli total exceeds tracker/size-budget.json (the
+// build is deterministic, so this is an exact, not a flaky, check).
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +39,20 @@ if (process.argv.includes('--write')) {
   const j = doc.indexOf(end);
   writeFileSync(path, i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc}\n${block}\n`);
   console.log('BENCHMARKS.md updated');
+}
+
+if (process.argv.includes('--check')) {
+  const { target_brotli_bytes: target, ceiling_brotli_bytes: ceiling } = JSON.parse(
+    readFileSync(join(root, 'tracker', 'size-budget.json'), 'utf8'),
+  );
+  const total = rows[rows.length - 1].brotli;
+  if (total > ceiling) {
+    console.error(`tracker size: ${total} bytes brotli grew past the ceiling of ${ceiling} bytes (tracker/size-budget.json)`);
+    process.exit(1);
+  }
+  if (total > target) {
+    console.log(`tracker size: ${total} bytes brotli; TARGET NOT MET: ${total - target} bytes over the ${target}-byte target (ceiling ${ceiling})`);
+  } else {
+    console.log(`tracker size: ${total} bytes brotli, within the ${target}-byte target`);
+  }
 }

@@ -23,7 +23,10 @@ import init, { start, command } from './pkg/touchline_tracker.js';
     }
     init({ module_or_path: new URL('t.wasm?v=' + WASM_VERSION, src) })
       .then(function () {
-        start(site || '', endpoint);
+        // A consent choice queued before the wasm loaded applies from the start.
+        var consent;
+        for (var j = 0; j < queue.length; j++) if (queue[j][0] === 'consent') consent = queue[j][1];
+        start(site || '', endpoint, s, consent);
         var run = function (a) {
           try { command(a[0], a[1]); } catch (e) { /* never into the page */ }
         };

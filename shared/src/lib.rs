@@ -1,7 +1,9 @@
 //! Touchline's pure core.
 //!
 //! Everything that can be decided without I/O lives here: the versioned wire
-//! schema, its validation and named limits, and attribution parsing. No browser
+//! schema, its validation and named limits, attribution parsing, and every
+//! decision the tracker makes (scroll milestones, engaged time, pricing counts,
+//! identify normalisation, delivery and retry, consent, WhatsApp references). No browser
 //! and no Worker types; time and ids are passed in by the shells (`tracker/`,
 //! `edge/`), so every decision is a plain function that is unit-tested natively.
 #![forbid(unsafe_code)]
@@ -9,18 +11,26 @@
 
 pub mod attribution;
 pub mod bots;
+pub mod config;
+pub mod consent;
+pub mod delivery;
+pub mod engagement;
 #[cfg(feature = "validate")]
 pub mod identity;
+pub mod json;
 pub mod limits;
 #[cfg(feature = "validate")]
 pub mod link;
 #[cfg(feature = "validate")]
 pub mod meta;
+pub mod normalize;
+pub mod pricing;
 pub mod reference;
 pub mod report_params;
 pub mod reports;
 pub mod rules;
 pub mod schema;
+pub mod scroll;
 pub mod session;
 #[cfg(feature = "validate")]
 pub mod sign;
@@ -35,6 +45,7 @@ pub mod timeline;
 pub mod touches;
 #[cfg(feature = "validate")]
 pub mod validate;
+pub mod walink;
 #[cfg(feature = "validate")]
 pub mod whatsapp;
 

@@ -115,6 +115,10 @@ pub struct ProductView {
     /// ISO 4217 code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Different products viewed in this session so far, this one included:
+    /// 2 or more means the visitor is comparing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_in_session: Option<u32>,
 }
 
 /// Scroll depth reached on a page (or a marked scrollable container).

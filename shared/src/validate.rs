@@ -377,8 +377,12 @@ fn check_data(d: &EventData) -> Check {
             name,
             price,
             currency: cur,
+            distinct_in_session,
         }) => {
             non_empty_text("data.sku", sku, MAX_ID_LEN)?;
+            if *distinct_in_session == Some(0) {
+                return fail("data.distinct_in_session", "must count this product (>= 1)");
+            }
             opt(name.as_deref(), |n| text("data.name", n, MAX_TEXT_LEN))?;
             opt(price.as_ref(), |p| money("data.price", *p))?;
             opt(cur.as_deref(), |c| currency("data.currency", c))

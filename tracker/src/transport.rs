@@ -1,70 +1,93 @@
-//! Delivery: JSON bodies under the collector's size limit, sent with
-//! sendBeacon on page hide (it survives unload) and fetch keepalive otherwise.
+//! Delivery: batch bodies under the collector's limits, sent with sendBeacon
+//! when the page is hidden (it survives unload; fetch keepalive when the
+//! browser refuses a beacon) and with fetch keepalive otherwise. Failed
+//! bodies go to a bounded retry queue in localStorage; the core decides what
+//! a response means and how long to wait.
 
-use serde::Serialize;
-use touchline_shared::limits::MAX_BODY_BYTES;
-use touchline_shared::Event;
-use wasm_bindgen::JsValue;
+use touchline_shared::delivery;
+use touchline_shared::json::batch_body;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::RequestInit;
 
-use crate::browser::window;
+use crate::browser::{load, remove, save, window};
 
-/// Room kept for `{"sent_at":…,"events":[]}` around the events.
-const ENVELOPE_BYTES: usize = 64;
+/// localStorage key of the retry queue (one event JSON per line).
+pub const KEY_QUEUE: &str = "tl_q";
+/// localStorage key of the count of events dropped from a full queue.
+pub const KEY_DROPPED: &str = "tl_qd";
 
-/// One event as JSON text, through the browser's own JSON.stringify (no
-/// serde_json or float formatting in the wasm).
-fn to_json(event: &Event) -> Option<String> {
-    let value = event
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .ok()?;
-    js_sys::JSON::stringify(&value).ok()?.as_string()
+/// Packs events (JSON) into batch bodies; each is under `MAX_BODY_BYTES`
+/// and `MAX_EVENTS_PER_BATCH`. Returns `(body, events in it)`.
+pub fn bodies(events: Vec<String>, sent_at: f64) -> Vec<(String, Vec<String>)> {
+    let sizes: Vec<usize> = events.iter().map(String::len).collect();
+    delivery::pack(&sizes)
+        .into_iter()
+        .map(|r| {
+            let group = events[r].to_vec();
+            (batch_body(sent_at as i64, &group), group)
+        })
+        .collect()
 }
 
-/// Packs events into batch bodies, each under `MAX_BODY_BYTES`. An event too
-/// large on its own is dropped (the collector would refuse it anyway).
-pub fn bodies(events: &[Event], sent_at: f64) -> Vec<String> {
-    let head = format!("{{\"sent_at\":{},\"events\":[", sent_at as i64);
-    let mut out = Vec::new();
-    let mut body = head.clone();
-    for json in events.iter().filter_map(to_json) {
-        if head.len() + json.len() + ENVELOPE_BYTES > MAX_BODY_BYTES {
-            continue;
-        }
-        if body.len() + json.len() + ENVELOPE_BYTES > MAX_BODY_BYTES {
-            body.push_str("]}");
-            out.push(std::mem::replace(&mut body, head.clone()));
-        }
-        if body.len() > head.len() {
-            body.push(',');
-        }
-        body.push_str(&json);
+/// Takes every event waiting in the retry queue.
+pub fn take_queue() -> Vec<String> {
+    let q = load(KEY_QUEUE)
+        .map(|s| delivery::load_queue(&s))
+        .unwrap_or_default();
+    if !q.is_empty() {
+        remove(KEY_QUEUE);
     }
-    if body.len() > head.len() {
-        body.push_str("]}");
-        out.push(body);
-    }
-    out
+    q
 }
 
-/// Sends one body as `text/plain` (a CORS-simple request: no preflight).
-pub fn send(endpoint: &str, body: String, on_hide: bool) {
-    let Some(w) = window() else { return };
+/// Puts events back into the retry queue (bounded; the oldest are dropped
+/// and counted).
+pub fn requeue(events: Vec<String>) {
+    let mut q = load(KEY_QUEUE)
+        .map(|s| delivery::load_queue(&s))
+        .unwrap_or_default();
+    let dropped = delivery::enqueue(&mut q, events);
+    save(KEY_QUEUE, &delivery::store_queue(&q));
+    if dropped > 0 {
+        let before: u32 = load(KEY_DROPPED).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut s = String::new();
+        touchline_shared::json::push_u64(&mut s, before.saturating_add(dropped) as u64);
+        save(KEY_DROPPED, &s);
+    }
+}
+
+/// True when events wait in the retry queue.
+pub fn queued() -> bool {
+    load(KEY_QUEUE).is_some_and(|s| !s.is_empty())
+}
+
+/// Sends one body. On hide, sendBeacon first; otherwise (or if refused) a
+/// keepalive fetch, whose promise is returned (a beacon has no outcome).
+pub fn send(endpoint: &str, body: &str, on_hide: bool) -> Option<Thenable> {
+    let w = window()?;
+    let nav = crate::browser::path("navigator");
     if on_hide
-        && w.navigator()
-            .send_beacon_with_opt_str(endpoint, Some(&body))
+        && nav.is_object()
+        && nav
+            .unchecked_ref::<web_sys::Navigator>()
+            .send_beacon_with_opt_str(endpoint, Some(body))
             .unwrap_or(false)
     {
-        return;
+        return None;
     }
     let init = RequestInit::new();
     init.set_method("POST");
-    init.set_body(&JsValue::from_str(&body));
-    // `keepalive` lets the request outlive the page; web-sys has no stable setter.
+    init.set_body(&JsValue::from_str(body));
+    // `keepalive` lets the request outlive the page; web-sys has no setter.
     let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
-    let promise = w.fetch_with_str_and_init(endpoint, &init);
-    // Delivery failures are not the page's problem: await and swallow them.
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    });
+    Some(w.fetch_with_str_and_init(endpoint, &init).unchecked_into())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// Any promise, seen only through `then(onFulfilled, onRejected)`.
+    pub type Thenable;
+    #[wasm_bindgen(method)]
+    pub fn then(this: &Thenable, ok: &JsValue, err: &JsValue);
 }

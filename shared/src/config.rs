@@ -1,0 +1,266 @@
+//! The tracker's options, read from the script tag's `data-*` attributes, and
+//! the page decisions that depend on them: URL patterns for pricing and
+//! checkout pages, and site-search parameters.
+
+use crate::attribution::query_pairs;
+use crate::engagement::{DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_MS};
+use crate::limits::{MAX_SLUG_LEN, MAX_TEXT_LEN};
+
+/// Options of one tracker; defaults are what a site without options gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Path patterns of pricing pages (`*` matches anything), besides the
+    /// `<meta name="touchline:page" content="pricing">` tag.
+    pub pricing: Vec<String>,
+    /// `(step, path pattern)` pairs: reaching such a page is that checkout step.
+    pub checkout: Vec<(String, String)>,
+    /// Query parameters that carry a site-search query.
+    pub search_params: Vec<String>,
+    /// Nothing is stored or sent before `touchline('consent', 'granted')`.
+    pub require_consent: bool,
+    /// Honour Do-Not-Track and Global Privacy Control.
+    pub honor_signals: bool,
+    /// Activity keeps a visitor engaged for this long (ms).
+    pub idle_ms: f64,
+    /// Engagement heartbeat while engaged (ms).
+    pub heartbeat_ms: f64,
+    /// Country calling code for national phone numbers in identify().
+    pub phone_country: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            pricing: vec!["/pricing*".into(), "/plans*".into()],
+            checkout: Vec::new(),
+            search_params: vec!["q".into(), "s".into(), "search".into()],
+            require_consent: false,
+            honor_signals: true,
+            idle_ms: DEFAULT_IDLE_MS,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            phone_country: None,
+        }
+    }
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn flag(v: &str) -> bool {
+    !matches!(v.trim_ascii(), "false" | "0" | "no" | "off")
+}
+
+fn ms(v: &str, min: f64) -> Option<f64> {
+    let n = v.trim_ascii().parse::<u32>().ok()? as f64;
+    (n >= min).then_some(n)
+}
+
+impl Config {
+    /// Reads the options through `get(name)`, which returns a `data-*`
+    /// attribute's value (`name` without `data-`). Unreadable values keep the
+    /// default. Names: `pricing` (patterns), `checkout` (`step=pattern` list),
+    /// `search-params`, `require-consent`, `respect-dnt`, `idle-ms`,
+    /// `heartbeat-ms`, `phone-country`.
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Config {
+        let mut c = Config::default();
+        if let Some(v) = get("pricing") {
+            c.pricing = list(&v);
+        }
+        if let Some(v) = get("checkout") {
+            c.checkout = list(&v)
+                .into_iter()
+                .filter_map(|r| {
+                    let (step, pattern) = r.split_once('=')?;
+                    let step = slug(step)?;
+                    (!pattern.is_empty()).then(|| (step, pattern.to_owned()))
+                })
+                .collect();
+        }
+        if let Some(v) = get("search-params") {
+            c.search_params = list(&v);
+        }
+        if let Some(v) = get("require-consent") {
+            c.require_consent = flag(&v);
+        }
+        if let Some(v) = get("respect-dnt") {
+            c.honor_signals = flag(&v);
+        }
+        if let Some(v) = get("idle-ms").and_then(|v| ms(&v, 1_000.0)) {
+            c.idle_ms = v;
+        }
+        if let Some(v) = get("heartbeat-ms").and_then(|v| ms(&v, 1_000.0)) {
+            c.heartbeat_ms = v;
+        }
+        c.phone_country = get("phone-country")
+            .map(|v| v.trim_ascii().trim_start_matches('+').to_owned())
+            .filter(|v| !v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()));
+        c
+    }
+
+    /// True when the page at `path` is a pricing page by URL.
+    pub fn is_pricing_path(&self, path: &str) -> bool {
+        self.pricing.iter().any(|p| glob(p, path))
+    }
+
+    /// The checkout step of the page at `path`, by URL.
+    pub fn checkout_step_of(&self, path: &str) -> Option<&str> {
+        self.checkout
+            .iter()
+            .find(|(_, p)| glob(p, path))
+            .map(|(s, _)| s.as_str())
+    }
+
+    /// The site-search query in `url`, if any (trimmed, control characters
+    /// removed, cut to the text limit).
+    pub fn search_query(&self, url: &str) -> Option<String> {
+        query_pairs(url)
+            .find(|(k, v)| self.search_params.contains(k) && !v.trim_ascii().is_empty())
+            .map(|(_, v)| clean_text(&v, MAX_TEXT_LEN))
+    }
+}
+
+/// Matches `text` against `pattern`, where `*` matches any run of characters
+/// (including `/`) and everything else matches itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+
+/// A slug (`a-z0-9_-`, at most `MAX_SLUG_LEN`) made from free text:
+/// lowercased, spaces to `_`; `None` if nothing usable remains.
+pub fn slug(v: &str) -> Option<String> {
+    let s: String = v
+        .trim_ascii()
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' => c.to_ascii_lowercase(),
+            ' ' => '_',
+            c => c,
+        })
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .take(MAX_SLUG_LEN)
+        .collect();
+    (!s.is_empty()).then_some(s)
+}
+
+/// Text made acceptable to the collector: trimmed, control characters
+/// replaced by spaces, cut to `max` bytes on a character boundary.
+pub fn clean_text(v: &str, max: usize) -> String {
+    let s: String = v
+        .trim_ascii()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::attribution::truncate(s, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::read(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn patterns_match_with_stars() {
+        assert!(glob("/pricing*", "/pricing"));
+        assert!(glob("/pricing*", "/pricing/plans"));
+        assert!(glob("*/checkout/*/address", "/in/checkout/42/address"));
+        assert!(!glob("/pricing", "/pricing/x"));
+        assert!(!glob("/pricing*", "/about/pricing"));
+        assert!(glob("*", ""));
+    }
+
+    #[test]
+    fn pricing_and_checkout_pages_are_recognised_by_configured_patterns() {
+        let c = cfg(&[
+            ("pricing", "/plans*, /tarif*"),
+            ("checkout", "address=/co/addr*,Pay Now=/co/pay,bad="),
+        ]);
+        assert!(c.is_pricing_path("/tarifs"));
+        assert!(!c.is_pricing_path("/pricing"));
+        assert_eq!(c.checkout_step_of("/co/addr/1"), Some("address"));
+        assert_eq!(c.checkout_step_of("/co/pay"), Some("pay_now"));
+        assert_eq!(c.checkout_step_of("/co"), None);
+        assert!(Config::default().is_pricing_path("/pricing"));
+    }
+
+    #[test]
+    fn search_queries_come_from_the_configured_parameters() {
+        let c = Config::default();
+        assert_eq!(
+            c.search_query("https://s.example/search?q=silk+saree")
+                .as_deref(),
+            Some("silk saree")
+        );
+        assert_eq!(
+            c.search_query("https://s.example/?s=%20kurta%20discount")
+                .as_deref(),
+            Some("kurta discount")
+        );
+        assert_eq!(c.search_query("https://s.example/?q=&page=2"), None);
+        assert_eq!(c.search_query("https://s.example/?query=x"), None);
+        let c = cfg(&[("search-params", "query")]);
+        assert_eq!(
+            c.search_query("https://s.example/?query=x").as_deref(),
+            Some("x")
+        );
+        let long = format!("https://s.example/?q={}", "é".repeat(300));
+        assert!(c.search_query(&long).is_none());
+        assert!(Config::default()
+            .search_query(&long)
+            .is_some_and(|q| q.len() <= MAX_TEXT_LEN));
+    }
+
+    #[test]
+    fn options_are_read_with_defaults_for_unreadable_values() {
+        let c = cfg(&[
+            ("require-consent", ""),
+            ("respect-dnt", "false"),
+            ("idle-ms", "5000"),
+            ("heartbeat-ms", "x"),
+            ("phone-country", "+91"),
+        ]);
+        assert!(c.require_consent);
+        assert!(!c.honor_signals);
+        assert_eq!(c.idle_ms, 5_000.0);
+        assert_eq!(c.heartbeat_ms, DEFAULT_HEARTBEAT_MS);
+        assert_eq!(c.phone_country.as_deref(), Some("91"));
+        let d = cfg(&[("idle-ms", "5")]);
+        assert_eq!(d, Config::default());
+    }
+
+    #[test]
+    fn slugs_and_texts_are_made_acceptable() {
+        assert_eq!(slug(" Address Step ").as_deref(), Some("address_step"));
+        assert_eq!(slug("!!!"), None);
+        assert_eq!(clean_text(" a\nb ", 10), "a b");
+    }
+}

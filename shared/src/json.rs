@@ -1,0 +1,319 @@
+//! A small JSON writer for the wire schema, without serde or float formatting.
+//!
+//! The tracker ships as wasm and every kilobyte counts: serde's serializer and
+//! Rust's float formatting cost more than the whole tracker may weigh. This
+//! writer produces exactly what `serde_json` produces for [`Event`] (the golden
+//! fixture tests compare the two), writes integers by hand, and writes money
+//! (`f64`) with at most three decimals, which is all a price or order value needs.
+
+use crate::attribution::{Attribution, ReferrerClass};
+use crate::schema::*;
+
+/// Appends `n` in decimal.
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(b as char);
+    }
+}
+
+/// Appends `n` in decimal, with a minus sign when negative.
+pub fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends a finite number with at most three decimals (non-finite: `0`).
+/// Integers are written without a fraction, as JavaScript would.
+pub fn push_num(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push('0');
+        return;
+    }
+    let neg = v < 0.0;
+    let v = if neg { -v } else { v };
+    // Beyond 2^53 / 1000 the thousandths are not representable anyway.
+    if v >= 9.0e12 {
+        if neg {
+            out.push('-');
+        }
+        push_u64(out, v as u64);
+        return;
+    }
+    let milli = (v * 1000.0).round() as u64;
+    if neg && milli != 0 {
+        out.push('-');
+    }
+    push_u64(out, milli / 1000);
+    let mut frac = milli % 1000;
+    if frac != 0 {
+        out.push('.');
+        let mut div = 100;
+        while frac != 0 {
+            out.push((b'0' + (frac / div) as u8) as char);
+            frac %= div;
+            div /= 10;
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Writes the members of one JSON object; keeps track of the commas.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut String) -> Obj<'a> {
+        out.push('{');
+        Obj { out, first: true }
+    }
+    fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        push_str(self.out, k);
+        self.out.push(':');
+        self.out
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        let out = self.key(k);
+        push_str(out, v);
+    }
+    fn opt_str(&mut self, k: &str, v: &Option<String>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+    fn int(&mut self, k: &str, v: i64) {
+        let out = self.key(k);
+        push_i64(out, v);
+    }
+    fn num(&mut self, k: &str, v: f64) {
+        let out = self.key(k);
+        push_num(out, v);
+    }
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+impl Event {
+    /// This event as JSON, the same document `serde_json` writes.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(320);
+        let mut o = Obj::open(&mut out);
+        o.int("schema", self.schema as i64);
+        o.str("site_id", &self.site_id);
+        o.str("visitor_id", &self.visitor_id);
+        o.str("session_id", &self.session_id);
+        o.str("event_id", &self.event_id);
+        o.int("ts", self.ts);
+        o.int("seq", self.seq as i64);
+        o.str("url", &self.url);
+        o.opt_str("referrer", &self.referrer);
+        self.data.write(o.key("data"));
+        o.close();
+        out
+    }
+}
+
+impl EventData {
+    fn write(&self, out: &mut String) {
+        let mut o = Obj::open(out);
+        o.str("kind", self.kind());
+        match self {
+            EventData::PageView(p) => {
+                o.opt_str("title", &p.title);
+                if !p.attribution.is_empty() {
+                    p.attribution.write(o.key("attribution"));
+                }
+            }
+            EventData::ProductView(p) => {
+                o.str("sku", &p.sku);
+                o.opt_str("name", &p.name);
+                if let Some(v) = p.price {
+                    o.num("price", v);
+                }
+                o.opt_str("currency", &p.currency);
+                if let Some(n) = p.distinct_in_session {
+                    o.int("distinct_in_session", n as i64);
+                }
+            }
+            EventData::Scroll(s) => {
+                o.int("depth_pct", s.depth_pct as i64);
+                if let Some(m) = s.milestone {
+                    o.int("milestone", m as i64);
+                }
+                o.opt_str("container", &s.container);
+            }
+            EventData::Engagement(e) => {
+                o.int("engaged_ms", e.engaged_ms as i64);
+                o.int("total_ms", e.total_ms as i64);
+            }
+            EventData::PricingView(p) => o.int("count_7d", p.count_7d as i64),
+            EventData::CheckoutStep(c) => o.str("step", &c.step),
+            EventData::Order(x) => {
+                o.str("order_id", &x.order_id);
+                o.num("value", x.value);
+                o.str("currency", &x.currency);
+                o.opt_str("payment_method", &x.payment_method);
+            }
+            EventData::WhatsappClick(w) => {
+                o.str("target", &w.target);
+                o.opt_str("reference", &w.reference);
+            }
+            EventData::Search(s) => o.str("query", &s.query),
+            EventData::Identify(i) => {
+                o.opt_str("email_sha256", &i.email_sha256);
+                o.opt_str("phone_sha256", &i.phone_sha256);
+            }
+            EventData::Custom(c) => {
+                o.str("name", &c.name);
+                if !c.props.is_empty() {
+                    let mut p = Obj::open(o.key("props"));
+                    for (k, v) in &c.props {
+                        match v {
+                            Scalar::Bool(b) => p.key(k).push_str(if *b { "true" } else { "false" }),
+                            Scalar::Num(n) => p.num(k, *n),
+                            Scalar::Text(t) => p.str(k, t),
+                        }
+                    }
+                    p.close();
+                }
+            }
+            // Server-side kinds (webhook, /v1/events) are never written by the
+            // tracker; they leave through serde on the edge.
+            EventData::WhatsappInbound(_)
+            | EventData::OrderStatus(_)
+            | EventData::CrmStage(_)
+            | EventData::Instagram(_)
+            | EventData::PaidSearch(_) => {}
+        }
+        o.close();
+    }
+}
+
+impl Attribution {
+    fn write(&self, out: &mut String) {
+        let mut o = Obj::open(out);
+        o.opt_str("utm_source", &self.utm_source);
+        o.opt_str("utm_medium", &self.utm_medium);
+        o.opt_str("utm_campaign", &self.utm_campaign);
+        o.opt_str("utm_term", &self.utm_term);
+        o.opt_str("utm_content", &self.utm_content);
+        o.opt_str("gclid", &self.gclid);
+        o.opt_str("fbclid", &self.fbclid);
+        o.opt_str("ctwa_clid", &self.ctwa_clid);
+        o.opt_str("igshid", &self.igshid);
+        if let Some(c) = self.referrer_class {
+            o.str("referrer_class", c.as_str());
+        }
+        o.close();
+    }
+}
+
+impl ReferrerClass {
+    /// The class as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferrerClass::Direct => "direct",
+            ReferrerClass::Internal => "internal",
+            ReferrerClass::Search => "search",
+            ReferrerClass::Instagram => "instagram",
+            ReferrerClass::Facebook => "facebook",
+            ReferrerClass::Whatsapp => "whatsapp",
+            ReferrerClass::Email => "email",
+            ReferrerClass::Other => "other",
+        }
+    }
+}
+
+/// A batch body: `{"sent_at":…,"events":[…]}` around events already in JSON.
+pub fn batch_body(sent_at: i64, events: &[String]) -> String {
+    let mut out = String::with_capacity(32 + events.iter().map(|e| e.len() + 1).sum::<usize>());
+    out.push_str("{\"sent_at\":");
+    push_i64(&mut out, sent_at);
+    out.push_str(",\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(e);
+    }
+    out.push_str("]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(v: f64) -> String {
+        let mut s = String::new();
+        push_num(&mut s, v);
+        s
+    }
+
+    #[test]
+    fn money_is_written_like_javascript_with_at_most_three_decimals() {
+        assert_eq!(num(1499.0), "1499");
+        assert_eq!(num(1499.99), "1499.99");
+        assert_eq!(num(0.5), "0.5");
+        assert_eq!(num(0.05), "0.05");
+        assert_eq!(num(-2.25), "-2.25");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(1.0e10), "10000000000");
+        assert_eq!(num(f64::NAN), "0");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_json() {
+        let mut s = String::new();
+        push_str(&mut s, "a\"b\\c\n\u{1}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+
+    #[test]
+    fn integers_cover_their_whole_range() {
+        let mut s = String::new();
+        push_i64(&mut s, i64::MIN);
+        s.push(' ');
+        push_u64(&mut s, u64::MAX);
+        assert_eq!(s, "-9223372036854775808 18446744073709551615");
+    }
+}

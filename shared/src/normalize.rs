@@ -1,0 +1,138 @@
+//! identify(): email and phone normalised the same way everywhere (ASCII
+//! lowercasing, as ad platforms do before hashing), so that
+//! their SHA-256 digests match those computed by the edge or an ad platform.
+//! The browser hashes the result; the raw value never leaves it.
+
+/// Lowercase, trimmed email; `None` when it is not an address.
+pub fn normalize_email(raw: &str) -> Option<String> {
+    let e = raw.trim_ascii().to_ascii_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && e.len() <= 254
+        && !e.chars().any(|c| c.is_ascii_whitespace() || c.is_control());
+    ok.then_some(e)
+}
+
+/// The E.164 digits of a phone number (country code first, no `+`).
+///
+/// `+`/`00` prefixes mark an international number; otherwise a national
+/// number (with or without its trunk `0`) gets `country` (e.g. `"91"`)
+/// prepended; without a country the digits are taken as international.
+/// Spaces, dots, dashes and parentheses are ignored; anything else, or a
+/// result outside 8..=15 digits, is not a phone number.
+pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
+    let raw = raw.trim_ascii();
+    let (intl, rest) = match raw.strip_prefix('+') {
+        Some(r) => (true, r),
+        None => (false, raw),
+    };
+    let mut digits = String::new();
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '.' | '-' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    let e164 = if intl {
+        digits
+    } else if let Some(d) = digits.strip_prefix("00") {
+        d.to_owned()
+    } else {
+        match country.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())) {
+            Some(cc) => {
+                let national = digits.trim_start_matches('0');
+                if national.starts_with(cc) && national.len() > 10 {
+                    national.to_owned()
+                } else {
+                    let mut s = cc.to_owned();
+                    s.push_str(national);
+                    s
+                }
+            }
+            None => digits,
+        }
+    };
+    ((8..=15).contains(&e164.len()) && !e164.starts_with('0')).then_some(e164)
+}
+
+/// Lowercase hex of bytes (for digests).
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lowercased() {
+        assert_eq!(
+            normalize_email("  Priya.S@Example.COM \n").as_deref(),
+            Some("priya.s@example.com")
+        );
+        for bad in [
+            "",
+            "priya",
+            "@example.com",
+            "a@b",
+            "a b@c.com",
+            "a@.com",
+            "a@b.com.",
+        ] {
+            assert_eq!(normalize_email(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_become_e164_digits() {
+        assert_eq!(
+            normalize_phone("+91 98000-00000", None).as_deref(),
+            Some("919800000000")
+        );
+        assert_eq!(
+            normalize_phone("0091 (98000) 00000", None).as_deref(),
+            Some("919800000000")
+        );
+        assert_eq!(
+            normalize_phone("098000 00000", Some("91")).as_deref(),
+            Some("919800000000")
+        );
+        assert_eq!(
+            normalize_phone("98000 00000", Some("91")).as_deref(),
+            Some("919800000000")
+        );
+        assert_eq!(
+            normalize_phone("919800000000", Some("91")).as_deref(),
+            Some("919800000000")
+        );
+        assert_eq!(
+            normalize_phone("919800000000", None).as_deref(),
+            Some("919800000000")
+        );
+        for bad in [
+            "",
+            "call me",
+            "+91 98000 0000x",
+            "12345",
+            "+1234567890123456",
+        ] {
+            assert_eq!(normalize_phone(bad, Some("91")), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn digests_are_lowercase_hex() {
+        assert_eq!(hex(&[0, 15, 16, 255]), "000f10ff");
+    }
+}

@@ -1,0 +1,114 @@
+//! Scroll depth: how much of a page (or a scrollable container) has been seen,
+//! and which milestones that crosses. The shell reads the three metrics at most
+//! once per animation frame and asks this module what they mean.
+
+/// Milestones announced once each per page view, in order.
+pub const MILESTONES: [u8; 5] = [25, 50, 75, 90, 100];
+
+/// Percent of the content seen: the bottom of the viewport over the content
+/// height, 0..=100. Content that fits in the viewport is seen entirely.
+/// Metrics are read fresh each time, so growing content and resizes are
+/// measured as they are now, not as they were at load.
+pub fn depth_pct(scroll_top: f64, viewport: f64, content: f64) -> u8 {
+    if !(scroll_top.is_finite() && viewport.is_finite() && content.is_finite()) {
+        return 0;
+    }
+    if content <= viewport || content <= 0.0 {
+        return 100;
+    }
+    let seen = (scroll_top.max(0.0) + viewport.max(0.0)) / content * 100.0;
+    // Browsers round scroll positions to device pixels: allow half a percent.
+    let pct = (seen + 0.5) as u32;
+    pct.min(100) as u8
+}
+
+/// The maximum depth of one page view (or container) and the milestones
+/// already announced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScrollDepth {
+    /// Maximum depth seen, percent.
+    pub max: u8,
+    /// Depth last reported in an event (so that leaving reports only news).
+    pub reported: u8,
+    announced: u8,
+}
+
+impl ScrollDepth {
+    /// Records a measurement; returns the milestones it crosses for the first
+    /// time, in ascending order (empty when nothing new).
+    pub fn observe(&mut self, pct: u8) -> Vec<u8> {
+        let pct = pct.min(100);
+        if pct > self.max {
+            self.max = pct;
+        }
+        let mut out = Vec::new();
+        for (i, m) in MILESTONES.iter().enumerate() {
+            let bit = 1u8 << i;
+            if self.max >= *m && self.announced & bit == 0 {
+                self.announced |= bit;
+                out.push(*m);
+            }
+        }
+        out
+    }
+
+    /// The depth to report on leaving, if it is more than was last reported.
+    pub fn take_unreported(&mut self) -> Option<u8> {
+        (self.max > self.reported).then(|| {
+            self.reported = self.max;
+            self.max
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_is_the_share_of_content_above_the_viewport_bottom() {
+        assert_eq!(depth_pct(0.0, 1000.0, 10_000.0), 10);
+        assert_eq!(depth_pct(7000.0, 1000.0, 10_000.0), 80);
+        assert_eq!(depth_pct(9000.0, 1000.0, 10_000.0), 100);
+        assert_eq!(
+            depth_pct(8999.6, 1000.0, 10_000.0),
+            100,
+            "sub-pixel rounding"
+        );
+        assert_eq!(
+            depth_pct(0.0, 800.0, 600.0),
+            100,
+            "short page is fully seen"
+        );
+        assert_eq!(depth_pct(f64::NAN, 800.0, 600.0), 0);
+        assert_eq!(depth_pct(-50.0, 1000.0, 10_000.0), 10, "overscroll bounce");
+    }
+
+    #[test]
+    fn scrolling_to_eighty_percent_announces_25_50_75_once_each() {
+        let mut s = ScrollDepth::default();
+        assert_eq!(s.observe(10), Vec::<u8>::new());
+        assert_eq!(s.observe(55), vec![25, 50]);
+        assert_eq!(
+            s.observe(30),
+            Vec::<u8>::new(),
+            "scrolling back announces nothing"
+        );
+        assert_eq!(s.observe(80), vec![75]);
+        assert_eq!(s.observe(80), Vec::<u8>::new());
+        assert_eq!(s.max, 80);
+        assert_eq!(s.take_unreported(), Some(80));
+        assert_eq!(s.take_unreported(), None);
+    }
+
+    #[test]
+    fn content_that_grows_lowers_the_current_depth_but_not_the_maximum() {
+        let mut s = ScrollDepth::default();
+        s.observe(depth_pct(1000.0, 1000.0, 2000.0));
+        assert_eq!(s.max, 100);
+        // An infinite list appended 8000 px: now at 20 %, the maximum stays.
+        assert_eq!(depth_pct(1000.0, 1000.0, 10_000.0), 20);
+        assert_eq!(s.observe(20), Vec::<u8>::new());
+        assert_eq!(s.max, 100);
+    }
+}
