@@ -81,3 +81,13 @@ pub type AppResult = std::result::Result<Response, AppError>;
 pub fn respond(r: AppResult) -> worker::Result<Response> {
     Ok(r.unwrap_or_else(AppError::into_response))
 }
+
+impl From<touchline_shared::validate::BatchError> for AppError {
+    fn from(e: touchline_shared::validate::BatchError) -> Self {
+        use touchline_shared::validate::BatchError;
+        match e {
+            BatchError::TooLarge { .. } => AppError::PayloadTooLarge(e.to_string()),
+            BatchError::Malformed(m) => AppError::BadRequest("malformed_batch", m),
+        }
+    }
+}

@@ -189,7 +189,7 @@ pub fn campaign_touch(s: &Stored) -> Option<Credit> {
             let source = a
                 .utm_source
                 .clone()
-                .or_else(|| a.referrer_class.map(|c| class_name(c).to_owned()));
+                .or_else(|| a.referrer_class.map(|c| c.as_str().to_owned()));
             Some(Credit {
                 ctwa_clid: a.ctwa_clid.clone(),
                 ..credit(channel, source, a.utm_campaign.clone())
@@ -206,19 +206,6 @@ pub fn campaign_touch(s: &Stored) -> Option<Credit> {
             i.campaign.clone().or_else(|| i.ad_id.clone()),
         )),
         _ => None,
-    }
-}
-
-fn class_name(c: ReferrerClass) -> &'static str {
-    match c {
-        ReferrerClass::Direct => "direct",
-        ReferrerClass::Internal => "internal",
-        ReferrerClass::Search => "search",
-        ReferrerClass::Instagram => "instagram",
-        ReferrerClass::Facebook => "facebook",
-        ReferrerClass::Whatsapp => "whatsapp",
-        ReferrerClass::Email => "email",
-        ReferrerClass::Other => "other",
     }
 }
 
@@ -294,7 +281,7 @@ pub fn touchpoints_of(s: &Stored) -> Vec<Touchpoint> {
                 t.source = c.source;
                 t.campaign = c.campaign;
             } else if let Some(class) = p.attribution.referrer_class {
-                t.source = Some(class_name(class).to_owned());
+                t.source = Some(class.as_str().to_owned());
             }
             vec![t]
         }

@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use touchline_shared::bots::is_bot;
 use touchline_shared::identity::IdentityKey;
-use touchline_shared::limits::MAX_BODY_BYTES;
 use touchline_shared::sites::{check_origin, cors_origin, Sites};
 use touchline_shared::stitch::event_keys;
-use touchline_shared::validate::{validate_batch, BatchError, Rejection};
+use touchline_shared::validate::{validate_batch, Rejection};
 use worker::{Date, Request, Response, Result, RouteContext};
 
 use crate::bindings;
@@ -59,25 +58,7 @@ async fn collect(
     sites: &Sites,
     origin: Option<&str>,
 ) -> AppResult {
-    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "text/plain" && mime != "application/json" {
-        return Err(AppError::UnsupportedMediaType(format!(
-            "Content-Type must be text/plain or application/json, not `{content_type}`"
-        )));
-    }
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|l| l.parse::<usize>().ok());
-    if let Some(len) = declared.filter(|l| *l > MAX_BODY_BYTES) {
-        return Err(BatchError::TooLarge { size: len }.into_app());
-    }
+    super::check_batch_request(req)?;
     let user_agent = req.headers().get("User-Agent")?.unwrap_or_default();
     if is_bot(&user_agent) {
         stats::count(env, "bot_batches").await;
@@ -89,7 +70,7 @@ async fn collect(
     limit(env, bindings::RL_IP, &format!("ip:{ip}"), "this address").await?;
     let body = req.bytes().await?;
     let received_at = Date::now().as_millis() as i64;
-    let outcome = validate_batch(&body, received_at).map_err(BatchError::into_app)?;
+    let outcome = validate_batch(&body, received_at)?;
     let mut sites_seen: Vec<&str> = outcome
         .accepted
         .iter()
@@ -182,18 +163,5 @@ async fn limit(
             ))
         }
         _ => Ok(()),
-    }
-}
-
-trait IntoApp {
-    fn into_app(self) -> AppError;
-}
-
-impl IntoApp for BatchError {
-    fn into_app(self) -> AppError {
-        match self {
-            BatchError::TooLarge { .. } => AppError::PayloadTooLarge(self.to_string()),
-            BatchError::Malformed(m) => AppError::BadRequest("malformed_batch", m),
-        }
     }
 }

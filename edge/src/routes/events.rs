@@ -8,10 +8,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use touchline_shared::limits::MAX_BODY_BYTES;
 use touchline_shared::sites::check_origin;
 use touchline_shared::stitch::event_keys;
-use touchline_shared::validate::{validate_server_batch, BatchError, Rejection};
+use touchline_shared::validate::{validate_server_batch, Rejection};
 use worker::{Date, Request, Response, Result, RouteContext};
 
 use crate::bindings;
@@ -27,33 +26,10 @@ pub async fn post(mut req: Request, ctx: RouteContext<()>) -> Result<Response> {
 
 async fn post_inner(req: &mut Request, ctx: &RouteContext<()>) -> AppResult {
     config::require_bearer(req, &ctx.env, bindings::EVENTS_KEY)?;
-    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/json" && mime != "text/plain" {
-        return Err(AppError::UnsupportedMediaType(format!(
-            "Content-Type must be application/json, not `{content_type}`"
-        )));
-    }
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|l| l.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|l| *l > MAX_BODY_BYTES) {
-        return Err(AppError::PayloadTooLarge(
-            BatchError::TooLarge { size }.to_string(),
-        ));
-    }
+    super::check_batch_request(req)?;
     let body = req.bytes().await?;
     let received_at = Date::now().as_millis() as i64;
-    let outcome = validate_server_batch(&body, received_at).map_err(|e| match e {
-        BatchError::TooLarge { .. } => AppError::PayloadTooLarge(e.to_string()),
-        BatchError::Malformed(m) => AppError::BadRequest("malformed_batch", m),
-    })?;
+    let outcome = validate_server_batch(&body, received_at)?;
     let sites = config::sites(&ctx.env);
     let link_secret = config::optional_secret(&ctx.env, bindings::LINK_SECRET);
     let mut rejected = outcome.rejected;

@@ -16,6 +16,31 @@ use worker::{Request, Response, Result, RouteContext};
 
 use crate::error::{respond, AppError};
 
+/// Checks a batch request before its body is read: a JSON or text content
+/// type, and a declared length within `MAX_BODY_BYTES` (413 without reading).
+pub fn check_batch_request(req: &Request) -> std::result::Result<(), AppError> {
+    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "text/plain" && mime != "application/json" {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "Content-Type must be text/plain or application/json, not `{content_type}`"
+        )));
+    }
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|l| l.parse::<usize>().ok());
+    match declared.filter(|l| *l > touchline_shared::limits::MAX_BODY_BYTES) {
+        Some(size) => Err(touchline_shared::validate::BatchError::TooLarge { size }.into()),
+        None => Ok(()),
+    }
+}
+
 /// Any path no route claims (static assets are served before the Worker runs).
 pub fn not_found(req: Request, _ctx: RouteContext<()>) -> Result<Response> {
     respond(Err(AppError::NotFound(format!(
