@@ -25,6 +25,7 @@ cat <<MSG
 MSG
 wrangler dev -c wrangler.prebuilt.toml --port "$PORT" --ip 127.0.0.1 --inspector-port 0 \
   --persist-to "$STATE" --var "API_KEY:$API_KEY" \
+  --var "SITES:{\"demo\":{\"origins\":[\"http://127.0.0.1:$PORT\",\"http://localhost:$PORT\"]}}" \
   --var "EVENTS_KEY:${TOUCHLINE_EVENTS_KEY:-touchline-dev-events-key}" \
   --var "WHATSAPP_APP_SECRET:${WHATSAPP_APP_SECRET:-touchline-dev-app-secret}" \
   --var "WHATSAPP_VERIFY_TOKEN:${WHATSAPP_VERIFY_TOKEN:-touchline-dev-verify-token}" \

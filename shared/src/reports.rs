@@ -399,7 +399,8 @@ pub fn campaigns(
                 .map(|sp| sp.amount)
                 .sum();
             let share = ratio(a.visitors, campaign_visitors(&s.campaign));
-            let spent = total * share;
+            // `+ 0.0` turns the empty sum's -0.0 into 0.0 for the JSON.
+            let spent = total * share + 0.0;
             CampaignRow {
                 source: s.clone(),
                 visitors: a.visitors,
