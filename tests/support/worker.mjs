@@ -3,7 +3,7 @@
 // `npm test` starts one for the whole run and passes it in TOUCHLINE_URL;
 // a test file run alone starts its own.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -54,8 +54,27 @@ const WRANGLER_ENV = {
   CI: 'true',
 };
 
+/**
+ * The built config, or a copy beside it (relative paths must still resolve)
+ * with some `[[ratelimits]]` limits changed, e.g. `{ RL_IP: 20 }`, so a test
+ * can reach a limit without depending on how fast this machine is.
+ */
+function configFile(port, rateLimits) {
+  const base = join(ROOT, 'wrangler.prebuilt.toml');
+  if (!rateLimits) return { path: base, cleanup: () => {} };
+  let text = readFileSync(base, 'utf8');
+  for (const [name, limit] of Object.entries(rateLimits)) {
+    const re = new RegExp(`(name = "${name}"[^\\[]*?simple = \\{ limit = )\\d+`);
+    if (!re.test(text)) throw new Error(`no rate limiter ${name} in wrangler.toml`);
+    text = text.replace(re, `$1${limit}`);
+  }
+  const path = join(ROOT, `wrangler.test-${port}.toml`);
+  writeFileSync(path, text);
+  return { path, cleanup: () => rmSync(path, { force: true }) };
+}
+
 /** Starts wrangler dev; returns { url, apiKey, persistTo, stop }. */
-export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false } = {}) {
+export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false, rateLimits } = {}) {
   if (!existsSync(join(ROOT, 'wrangler.prebuilt.toml'))) {
     throw new Error('the Worker is not built: run `npm run build` first');
   }
@@ -63,7 +82,8 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
   persistTo ||= mkdtempSync(join(tmpdir(), 'touchline-state-'));
   const url = `http://127.0.0.1:${port}`;
   sites ||= { demo: { origins: [url, `http://localhost:${port}`] }, test: { origins: ['*'] } };
-  const config = ['-c', join(ROOT, 'wrangler.prebuilt.toml')];
+  const file = configFile(port, rateLimits);
+  const config = ['-c', file.path];
   execFileSync(WRANGLER, ['d1', 'migrations', 'apply', 'touchline', '--local', '--persist-to', persistTo, ...config], {
     cwd: ROOT, env: WRANGLER_ENV, stdio: 'pipe',
   });
@@ -85,6 +105,7 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
     await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeout: 60_000, what: `wrangler dev on ${url}` });
   } catch (e) {
     try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    file.cleanup();
     throw new Error(`${e.message}\n--- wrangler log ---\n${log}`);
   }
   return {
@@ -95,6 +116,7 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
       const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 3000);
       await exited;
       clearTimeout(t);
+      file.cleanup();
     },
   };
 }
