@@ -55,15 +55,15 @@ const WRANGLER_ENV = {
 };
 
 /** Starts wrangler dev; returns { url, apiKey, persistTo, stop }. */
-export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false } = {}) {
-  if (!existsSync(join(ROOT, 'wrangler.prebuilt.toml'))) {
+export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false, config: configFile = 'wrangler.prebuilt.toml' } = {}) {
+  if (!existsSync(join(ROOT, configFile))) {
     throw new Error('the Worker is not built: run `npm run build` first');
   }
   port ||= await freePort();
   persistTo ||= mkdtempSync(join(tmpdir(), 'touchline-state-'));
   const url = `http://127.0.0.1:${port}`;
   sites ||= { demo: { origins: [url, `http://localhost:${port}`] }, test: { origins: ['*'] } };
-  const config = ['-c', join(ROOT, 'wrangler.prebuilt.toml')];
+  const config = ['-c', join(ROOT, configFile)];
   execFileSync(WRANGLER, ['d1', 'migrations', 'apply', 'touchline', '--local', '--persist-to', persistTo, ...config], {
     cwd: ROOT, env: WRANGLER_ENV, stdio: 'pipe',
   });
@@ -89,6 +89,8 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
   }
   return {
     url, apiKey, persistTo,
+    /** Process group of wrangler and its workerd (for CPU accounting in benchmarks). */
+    pgid: child.pid,
     log: () => log,
     async stop() {
       try { process.kill(-child.pid, 'SIGTERM'); } catch {}
