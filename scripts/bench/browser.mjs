@@ -24,7 +24,7 @@ import { startPages } from './pages.mjs';
 const N_SCROLL = Number(process.env.N_SCROLL || 300);
 const N_VIS = Number(process.env.N_VIS || 40);
 const N_CLICK = Number(process.env.N_CLICK || 40);
-const REPS = Number(process.env.REPS || 5);
+const REPS = Number(process.env.REPS || 3);
 const LOAD_REPS = Number(process.env.LOAD_REPS || 10);
 const EVENTS = N_SCROLL + N_VIS + N_CLICK;
 
