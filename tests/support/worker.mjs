@@ -59,8 +59,8 @@ const WRANGLER_ENV = {
  * with some `[[ratelimits]]` limits changed, e.g. `{ RL_IP: 20 }`, so a test
  * can reach a limit without depending on how fast this machine is.
  */
-function configFile(port, rateLimits) {
-  const base = join(ROOT, 'wrangler.prebuilt.toml');
+function configFile(port, rateLimits, name = 'wrangler.prebuilt.toml') {
+  const base = join(ROOT, name);
   if (!rateLimits) return { path: base, cleanup: () => {} };
   let text = readFileSync(base, 'utf8');
   for (const [name, limit] of Object.entries(rateLimits)) {
@@ -74,15 +74,15 @@ function configFile(port, rateLimits) {
 }
 
 /** Starts wrangler dev; returns { url, apiKey, persistTo, stop }. */
-export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false, rateLimits } = {}) {
-  if (!existsSync(join(ROOT, 'wrangler.prebuilt.toml'))) {
+export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, vars = {}, testScheduled = false, rateLimits, config: configName = 'wrangler.prebuilt.toml' } = {}) {
+  if (!existsSync(join(ROOT, configName))) {
     throw new Error('the Worker is not built: run `npm run build` first');
   }
   port ||= await freePort();
   persistTo ||= mkdtempSync(join(tmpdir(), 'touchline-state-'));
   const url = `http://127.0.0.1:${port}`;
   sites ||= { demo: { origins: [url, `http://localhost:${port}`] }, test: { origins: ['*'] } };
-  const file = configFile(port, rateLimits);
+  const file = configFile(port, rateLimits, configName);
   const config = ['-c', file.path];
   execFileSync(WRANGLER, ['d1', 'migrations', 'apply', 'touchline', '--local', '--persist-to', persistTo, ...config], {
     cwd: ROOT, env: WRANGLER_ENV, stdio: 'pipe',
@@ -110,6 +110,8 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
   }
   return {
     url, apiKey, persistTo,
+    /** Process group of wrangler and its workerd (for CPU accounting in benchmarks). */
+    pgid: child.pid,
     log: () => log,
     async stop() {
       try { process.kill(-child.pid, 'SIGTERM'); } catch {}
