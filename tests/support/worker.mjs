@@ -89,6 +89,8 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
   }
   return {
     url, apiKey, persistTo,
+    /** The wrangler process; workerd runs among its descendants. */
+    pid: child.pid,
     log: () => log,
     async stop() {
       try { process.kill(-child.pid, 'SIGTERM'); } catch {}
