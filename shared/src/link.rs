@@ -63,6 +63,14 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<IdentityKey, Li
     else {
         return Err(LinkError::Malformed);
     };
+    // Only the canonical form `mint` writes: `+`, leading zeros and the like
+    // would parse to the same number and make one token many.
+    if exp.is_empty()
+        || exp.len() > 1 && exp.starts_with('0')
+        || !exp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(LinkError::Malformed);
+    }
     let expires_s: i64 = exp.parse().map_err(|_| LinkError::Malformed)?;
     if sig.len() != MAC_HEX {
         return Err(LinkError::Malformed);
@@ -131,6 +139,11 @@ mod tests {
         assert_eq!(verify(SECRET, &later, NOW), Err(LinkError::Forged));
         for bad in ["", "1", "2.1.abc.wa:1", "1.x.0123.wa:1", &"1".repeat(300)] {
             assert_eq!(verify(SECRET, bad, NOW), Err(LinkError::Malformed), "{bad}");
+        }
+        let exp = format!("{}", (NOW + 60_000) / 1000);
+        for alias in [format!("+{exp}"), format!("0{exp}")] {
+            let t2 = t.replacen(&exp, &alias, 1);
+            assert_eq!(verify(SECRET, &t2, NOW), Err(LinkError::Malformed), "{t2}");
         }
         let visitor = mint(SECRET, &IdentityKey::Visitor("vabc".into()), NOW + 60_000);
         assert_eq!(verify(SECRET, &visitor, NOW), Err(LinkError::Malformed));

@@ -2,10 +2,17 @@
 //! Each must end in a value or a structured error, never a panic.
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use touchline_shared::identity::IdentityKey;
+use touchline_shared::limits::{
+    MAX_FUTURE_SKEW_MS, MAX_MESSAGE_TEXT_LEN, MAX_TEXT_LEN, MAX_WEBHOOK_MESSAGES,
+};
+use touchline_shared::link::{self, LinkError};
 use touchline_shared::reference::{decorate_text, find_tokens, token_from_bytes};
 use touchline_shared::rules::{default_rules, evaluate, Fact, Observed};
 use touchline_shared::session::Session;
+use touchline_shared::sign::{hub_signature, verify_hub_signature, SignatureError};
 use touchline_shared::validate::{validate_batch, BatchError};
+use touchline_shared::whatsapp::{parse_delivery, Delivery};
 use touchline_shared::Attribution;
 
 const NOW: i64 = 1_764_052_400_000;
@@ -172,5 +179,156 @@ proptest! {
                 prop_assert!(f.score.is_finite());
             }
         }
+    }
+}
+
+/// A realistic WhatsApp Cloud API delivery: a CTWA text, a button reply, an
+/// interactive reply, an unknown type, a status, a BSUID-only sender.
+fn golden_delivery() -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "111111111111111", "changes": [
+            { "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": { "display_phone_number": "15550009999", "phone_number_id": "222222222222222" },
+                "contacts": [
+                    { "profile": { "name": "Test User" }, "wa_id": "15550001111" },
+                    { "profile": { "name": "Other" }, "user_id": "US.0000000000000000001" }
+                ],
+                "messages": [
+                    { "from": "15550001111", "id": "wamid.P1", "timestamp": "1764052300", "type": "text",
+                      "text": { "body": "Is COD available? [ref:tl-abcdefgh23]" },
+                      "referral": { "source_url": "https://fb.me/TESTAD0001", "source_id": "333333333333333",
+                        "source_type": "ad", "headline": "Kurtas", "body": "Festive", "media_type": "image",
+                        "ctwa_clid": "TEST_CTWA_CLID_0001" } },
+                    { "from": "15550001111", "id": "wamid.P2", "timestamp": 1764052310, "type": "button",
+                      "button": { "text": "Yes", "payload": "YES" } },
+                    { "from_user_id": "US.0000000000000000001", "id": "wamid.P3", "timestamp": "1764052320",
+                      "type": "interactive", "interactive": { "type": "list_reply",
+                        "list_reply": { "id": "kurta", "title": "Cotton kurta" } } },
+                    { "from": "15550001111", "id": "wamid.P4", "timestamp": "1764052330", "type": "sticker",
+                      "sticker": { "id": "1" } }
+                ],
+                "statuses": [{ "id": "wamid.OUT1", "status": "delivered", "timestamp": "1764052340" }]
+            }},
+            { "field": "message_template_status_update", "value": { "event": "APPROVED" } }
+        ]}]
+    })
+}
+
+/// Checks everything a parsed delivery promises to the edge.
+fn check_delivery(d: &Delivery) -> Result<(), TestCaseError> {
+    prop_assert!(d.messages.len() <= MAX_WEBHOOK_MESSAGES);
+    for r in &d.skipped {
+        prop_assert!(!r.is_empty());
+    }
+    for m in &d.messages {
+        prop_assert!(m.time > 0 && m.time <= NOW + MAX_FUTURE_SKEW_MS);
+        prop_assert!(!m.data.message_id.is_empty());
+        prop_assert!(!m.data.wa.is_empty());
+        prop_assert!(m
+            .data
+            .text
+            .as_ref()
+            .is_none_or(|t| t.len() <= MAX_MESSAGE_TEXT_LEN));
+        prop_assert!(m
+            .data
+            .profile_name
+            .as_ref()
+            .is_none_or(|t| t.len() <= MAX_TEXT_LEN));
+        let id = m.event_id();
+        prop_assert!(id.len() == 35 && id.starts_with("wa-"), "{}", id);
+        // Every stored message is findable: it always names its sender.
+        prop_assert!(!m.identity_keys().is_empty());
+        let _ = m.to_event("demo");
+    }
+    Ok(())
+}
+
+/// A link-token identity: a business-scoped user id or a phone hash.
+fn link_identity() -> impl Strategy<Value = IdentityKey> {
+    prop_oneof![
+        "[A-Z]{2}\\.[0-9]{10,19}".prop_map(IdentityKey::Whatsapp),
+        "[0-9a-f]{64}".prop_map(IdentityKey::Phone),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_webhook_parser(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        match parse_delivery(&body, NOW) {
+            Ok(d) => check_delivery(&d)?,
+            Err(m) => prop_assert!(!m.is_empty()),
+        }
+    }
+
+    #[test]
+    fn mutated_webhook_deliveries_parse_to_a_delivery_or_a_reason(
+        path in prop::collection::vec(any::<usize>(), 1..9),
+        new in any_json(),
+    ) {
+        let mut v = golden_delivery();
+        mutate(&mut v, &path, new);
+        let body = serde_json::to_vec(&v).expect("json");
+        match parse_delivery(&body, NOW) {
+            Ok(d) => check_delivery(&d)?,
+            Err(m) => prop_assert!(!m.is_empty()),
+        }
+    }
+
+    #[test]
+    fn webhook_bodies_with_one_byte_changed_fail_the_signature_and_never_panic_the_parser(
+        at in any::<usize>(), byte in any::<u8>(),
+    ) {
+        let secret = b"app-secret";
+        let mut body = serde_json::to_vec(&golden_delivery()).expect("json");
+        let header = hub_signature(secret, &body);
+        prop_assert_eq!(verify_hub_signature(secret, &body, Some(&header)), Ok(()));
+        let i = at % body.len();
+        prop_assume!(body[i] != byte);
+        body[i] = byte;
+        prop_assert_eq!(
+            verify_hub_signature(secret, &body, Some(&header)),
+            Err(SignatureError::Mismatch)
+        );
+        match parse_delivery(&body, NOW) {
+            Ok(d) => check_delivery(&d)?,
+            Err(m) => prop_assert!(!m.is_empty()),
+        }
+    }
+
+    #[test]
+    fn link_tokens_verify_and_any_one_byte_change_is_refused(
+        identity in link_identity(),
+        ttl_s in 1i64..(30 * 86_400),
+        at in any::<usize>(),
+        byte in 0x20u8..0x7f,
+        how in 0u8..3,
+    ) {
+        let secret = b"link-secret";
+        let token = link::mint(secret, &identity, NOW + ttl_s * 1000);
+        prop_assert_eq!(link::verify(secret, &token, NOW), Ok(identity));
+        let mut bytes = token.clone().into_bytes();
+        let i = at % bytes.len();
+        match how {
+            0 => {
+                prop_assume!(bytes[i] != byte);
+                bytes[i] = byte;
+            }
+            1 => {
+                bytes.remove(i);
+            }
+            _ => bytes.insert(i, byte),
+        }
+        let tampered = String::from_utf8(bytes).expect("ascii");
+        prop_assert!(link::verify(secret, &tampered, NOW).is_err(), "{} accepted as {}", tampered, token);
+        prop_assert_eq!(link::verify(b"other-secret", &token, NOW), Err(LinkError::Forged));
+    }
+
+    #[test]
+    fn arbitrary_strings_are_never_valid_link_tokens(s in ".{0,300}", now in any::<i64>()) {
+        prop_assert!(link::verify(b"link-secret", &s, now).is_err());
     }
 }

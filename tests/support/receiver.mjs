@@ -1,5 +1,7 @@
 // A local webhook receiver: records every request, answers with a status
-// chosen per request by `respond(request, attempt)`.
+// chosen per request by `respond(request, attempt)`: a number, or
+// `{ status, delayMs, reset }` to answer late or drop the connection (the
+// request is recorded when it is answered).
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -13,10 +15,16 @@ export async function startReceiver(respond = () => 200) {
       const key = `${req.url} ${req.headers['idempotency-key']}`;
       const attempt = (attempts.get(key) || 0) + 1;
       attempts.set(key, attempt);
-      const status = respond({ url: req.url, headers: req.headers, body }, attempt);
-      requests.push({ url: req.url, headers: req.headers, body, json: safeJson(body), status, at: Date.now() });
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end('{}');
+      const out = respond({ url: req.url, headers: req.headers, body }, attempt);
+      const { status, delayMs = 0, reset = false } = typeof out === 'number' ? { status: out } : out;
+      const answer = () => {
+        requests.push({ url: req.url, headers: req.headers, body, json: safeJson(body), status, at: Date.now(), delayMs, reset });
+        if (reset) return req.socket.destroy();
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end('{}');
+      };
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -24,7 +32,7 @@ export async function startReceiver(respond = () => 200) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise((r) => server.close(r)),
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
   };
 }
 

@@ -110,7 +110,9 @@ export async function startWorker({ port, persistTo, apiKey = API_KEY, sites, va
   }
   return {
     url, apiKey, persistTo,
-    /** Process group of wrangler and its workerd (for CPU accounting in benchmarks). */
+    /** The wrangler process (workerd runs among its descendants); also the
+     * id of their process group, for CPU accounting in benchmarks. */
+    pid: child.pid,
     pgid: child.pid,
     log: () => log,
     async stop() {

@@ -1,0 +1,272 @@
+// Soak: a bounded loopback run of mixed valid and invalid traffic at a steady
+// rate against the real Worker (wrangler dev), then a read-back of everything
+// stored. Checks: what the Worker said it accepted equals what is stored
+// (per visitor and per WhatsApp user, id by id), duplicates are counted and
+// not stored, zero 5xx, and workerd's resident memory stays flat.
+//
+//   npm run soak                          # 10 minutes at 30 requests/s
+//   DURATION=60 RATE=20 npm run soak      # shorter / slower
+//   VISITORS=20 WA_USERS=5 npm run soak   # fewer people (Durable Objects); 200 and 50 by default
+//
+// A 25 s version runs inside `npm test` (tests/soak.test.mjs). The run stops by
+// itself after DURATION seconds (plus the read-back); it talks to 127.0.0.1 only.
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startWorker, api, waitFor } from '../tests/support/worker.mjs';
+import { fixture } from '../tests/support/fixtures.mjs';
+import { delivery, postWebhook, sign, textMessage, uniqueWamid } from '../tests/support/meta.mjs';
+
+/** Kinds that never link a visitor to anyone else, so a visitor's journey holds exactly its own events. */
+const KINDS = ['page_view', 'scroll', 'engagement', 'product_view', 'pricing_view', 'search', 'custom'];
+/** Per-IP limit is 600 requests per 10 s; stay well under it. */
+const MAX_RATE = 50;
+const MAX_IN_FLIGHT = 64;
+
+/** Resident memory (MB) of the workerd processes under the wrangler process `root`. */
+export function workerdRssMb(root) {
+  const parent = new Map();
+  const comm = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      comm.set(+d, stat.slice(stat.indexOf('(') + 1, close));
+      parent.set(+d, +stat.slice(close + 2).split(' ')[1]);
+    } catch {}
+  }
+  const under = (pid) => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p), hops += 1) if (p === root) return true;
+    return false;
+  };
+  let kb = 0;
+  for (const [pid, name] of comm) {
+    if (!name.startsWith('workerd') || !under(pid)) continue;
+    try {
+      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
+      if (m) kb += +m[1];
+    } catch {}
+  }
+  return Math.round(kb / 1024);
+}
+
+/** Runs the soak; returns its figures (`ok` says whether every check held). */
+export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, waCount = 50, log = console.log } = {}) {
+  if (rate > MAX_RATE) throw new Error(`RATE ${rate} is over ${MAX_RATE}/s (the per-address limit is 600 per 10 s)`);
+  const run = Date.now().toString(36);
+  const visitors = Array.from({ length: visitorCount }, (_, i) => `soak${run}v${i}`);
+  const waIds = Array.from({ length: waCount }, (_, i) => `1555${String(7_000_000 + i)}`);
+  const w = await startWorker();
+  const f = {
+    duration_s: duration, rate_per_s: rate, requests: 0, by_type: {}, statuses: {},
+    events_sent: 0, accepted: 0, duplicates: 0, rejected_events: 0, rejected_requests: 0,
+    limited_429: 0, errors_5xx: 0, network_errors: 0, skipped_in_flight: 0,
+    webhook_messages_sent: 0, webhook_received: 0, webhook_replays: 0,
+    stored: 0, stored_webhook: 0, indexed: 0, missing: 0, unexpected: 0, lost: 0,
+    rss_mb: [],
+  };
+  const expected = new Map(visitors.map((v) => [v, new Set()]));
+  const expectedWa = new Map(waIds.map((x) => [x, new Set()]));
+  const sentBodies = [];
+  const sentMessages = [];
+  const pick = (a) => a[Math.floor(Math.random() * a.length)];
+  const freshEvent = (visitor) => fixture(pick(KINDS), { visitor, site: 'test', ts: Date.now() - Math.floor(Math.random() * 5000) });
+  const count = (o, k) => { o[k] = (o[k] || 0) + 1; };
+
+  async function collect(body, contentType = 'text/plain') {
+    const res = await fetch(`${w.url}/v1/collect`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const json = await res.json().catch(() => null);
+    return { status: res.status, json };
+  }
+  const note = (status) => {
+    count(f.statuses, status);
+    if (status >= 500) f.errors_5xx += 1;
+    if (status === 429) f.limited_429 += 1;
+    else if (status >= 400) f.rejected_requests += 1;
+  };
+
+  /** One request of the mix; returns when it is answered and accounted. */
+  async function one() {
+    const r = Math.random();
+    const type = r < 0.5 ? 'valid' : r < 0.6 ? 'replay' : r < 0.7 ? 'mixed' : r < 0.8 ? 'invalid' : r < 0.95 ? 'webhook' : 'forged';
+    count(f.by_type, type);
+    f.requests += 1;
+    if (type === 'valid' || (type === 'replay' && sentBodies.length === 0)) {
+      const visitor = pick(visitors);
+      const events = Array.from({ length: 1 + Math.floor(Math.random() * 5) }, () => freshEvent(visitor));
+      const body = JSON.stringify({ sent_at: Date.now(), events });
+      f.events_sent += events.length;
+      const a = await collect(body);
+      note(a.status);
+      if (a.status === 200) {
+        f.accepted += a.json.accepted;
+        f.duplicates += a.json.duplicates;
+        for (const e of events) expected.get(visitor).add(e.event_id);
+        if (sentBodies.length < 1000) sentBodies.push({ body, n: events.length });
+      }
+    } else if (type === 'replay') {
+      const { body, n } = pick(sentBodies);
+      f.events_sent += n;
+      const a = await collect(body);
+      note(a.status);
+      if (a.status === 200) {
+        f.accepted += a.json.accepted;
+        f.duplicates += a.json.duplicates;
+      }
+    } else if (type === 'mixed') {
+      const visitor = pick(visitors);
+      const good = [freshEvent(visitor), freshEvent(visitor)];
+      const bad = freshEvent(visitor);
+      bad.data.kind = 'teleport';
+      const far = freshEvent(visitor);
+      far.ts = Date.now() + 86_400_000;
+      f.events_sent += 4;
+      const a = await collect(JSON.stringify({ sent_at: Date.now(), events: [good[0], bad, good[1], far] }));
+      note(a.status);
+      if (a.status === 200) {
+        f.accepted += a.json.accepted;
+        f.duplicates += a.json.duplicates;
+        f.rejected_events += a.json.rejected.length;
+        for (const e of good) expected.get(visitor).add(e.event_id);
+      }
+    } else if (type === 'invalid') {
+      const visitor = pick(visitors);
+      const e = freshEvent(visitor);
+      const whole = JSON.stringify({ events: [e] });
+      const variants = [
+        () => collect(whole.slice(0, whole.length - 7)),
+        () => collect(whole, 'application/x-www-form-urlencoded'),
+        () => collect(JSON.stringify({ events: [e], pad: 'x'.repeat(70_000) })),
+        () => collect(JSON.stringify({ events: [{ ...e, ts: Date.now() - 30 * 86_400_000 }] })),
+        () => collect(JSON.stringify({ events: [{ ...e, visitor_id: 'not valid!' }] })),
+      ];
+      f.events_sent += 1;
+      const a = await pick(variants)();
+      note(a.status);
+      if (a.status === 200) f.accepted += a.json.accepted; // would surface as `unexpected`
+    } else if (type === 'webhook') {
+      const replay = sentMessages.length > 0 && Math.random() < 0.2;
+      const m = replay ? pick(sentMessages) : { waId: pick(waIds), id: uniqueWamid() };
+      if (replay) f.webhook_replays += 1;
+      const a = await postWebhook(w, delivery([textMessage({ waId: m.waId, id: m.id, text: 'soak' })], { waId: m.waId }));
+      note(a.status);
+      f.webhook_messages_sent += 1;
+      if (a.status === 200) {
+        f.webhook_received += a.body.received;
+        expectedWa.get(m.waId).add(m.id);
+        if (!replay && sentMessages.length < 1000) sentMessages.push(m);
+      }
+    } else {
+      const waId = pick(waIds);
+      const body = JSON.stringify(delivery([textMessage({ waId, text: 'forged' })], { waId }));
+      const a = await postWebhook(w, body, { signature: sign(body, 'not-the-secret') });
+      note(a.status);
+      f.webhook_messages_sent += 1;
+    }
+  }
+
+  const t0 = Date.now();
+  const end = t0 + duration * 1000;
+  const sampleEvery = Math.max(1000, (duration * 1000) / 10);
+  let nextSample = t0;
+  let inFlight = 0;
+  const pending = new Set();
+  try {
+    for (let i = 0; ; i += 1) {
+      const now = Date.now();
+      if (now >= end) break;
+      if (now >= nextSample) {
+        f.rss_mb.push({ t_s: Math.round((now - t0) / 1000), mb: workerdRssMb(w.pid) });
+        nextSample += sampleEvery;
+      }
+      // Pacing (not synchronisation): one request every 1/rate s.
+      const due = t0 + (i * 1000) / rate;
+      if (due > now) await new Promise((r) => setTimeout(r, due - now));
+      if (inFlight >= MAX_IN_FLIGHT) { f.skipped_in_flight += 1; continue; }
+      inFlight += 1;
+      const p = one().catch((e) => { f.network_errors += 1; log(`request failed: ${e.message}`); })
+        .finally(() => { inFlight -= 1; pending.delete(p); });
+      pending.add(p);
+    }
+    await Promise.all(pending);
+    f.rss_mb.push({ t_s: Math.round((Date.now() - t0) / 1000), mb: workerdRssMb(w.pid) });
+
+    // Read back, per visitor and per WhatsApp user, id by id. Webhook messages
+    // and the D1 visitor index are written after the answer, so wait for them.
+    const readBack = async () => {
+      let stored = 0;
+      let missing = 0;
+      let unexpected = 0;
+      for (const v of visitors) {
+        const r = await api(w, `/v1/journeys/${v}?limit=1000`);
+        const ids = r.status === 200 ? r.body.events.map((e) => e.event_id) : [];
+        stored += ids.length;
+        const want = expected.get(v);
+        missing += [...want].filter((id) => !ids.includes(id)).length;
+        unexpected += ids.filter((id) => !want.has(id)).length + (ids.length - new Set(ids).size);
+      }
+      let storedWa = 0;
+      for (const x of waIds) {
+        const r = await api(w, `/v1/profiles/${x}/timeline?limit=1000`);
+        const n = r.status === 200 ? r.body.events.length : 0;
+        storedWa += n;
+        missing += Math.max(0, expectedWa.get(x).size - n);
+        unexpected += Math.max(0, n - expectedWa.get(x).size);
+      }
+      const listed = await api(w, '/v1/journeys?limit=500');
+      const indexed = listed.body.visitors.filter((x) => expected.has(x.visitor_id)).reduce((n, x) => n + x.events, 0);
+      return { stored, storedWa, missing, unexpected, indexed };
+    };
+    let last;
+    try {
+      await waitFor(async () => {
+        last = await readBack();
+        const wantWa = [...expectedWa.values()].reduce((n, x) => n + x.size, 0);
+        return last.missing === 0 && last.stored === f.accepted && last.indexed === f.accepted && last.storedWa === wantWa;
+      }, { timeout: 30_000, interval: 1000, what: 'everything accepted to be readable' });
+    } catch (e) {
+      log(e.message);
+    }
+    f.stored = last.stored;
+    f.stored_webhook = last.storedWa;
+    f.indexed = last.indexed;
+    f.missing = last.missing;
+    f.unexpected = last.unexpected;
+    f.lost = last.missing;
+  } finally {
+    await w.stop();
+  }
+  const rss = f.rss_mb.map((s) => s.mb);
+  const mid = Math.floor(rss.length / 2);
+  const perMin = (a, b) => Math.round(((rss[b] - rss[a]) / Math.max(1, f.rss_mb[b].t_s - f.rss_mb[a].t_s)) * 60);
+  f.rss_summary = {
+    start_mb: rss[0], middle_mb: rss[mid], end_mb: rss[rss.length - 1], max_mb: Math.max(...rss),
+    growth_first_half_mb_per_min: perMin(0, mid), growth_second_half_mb_per_min: perMin(mid, rss.length - 1),
+  };
+  const expectedWebhook = [...expectedWa.values()].reduce((n, s) => n + s.size, 0);
+  f.checks = {
+    accepted_equals_stored: f.accepted === f.stored,
+    accepted_equals_indexed: f.accepted === f.indexed,
+    every_webhook_message_stored_once: f.stored_webhook === expectedWebhook,
+    nothing_missing_or_unexpected: f.missing === 0 && f.unexpected === 0,
+    zero_5xx: f.errors_5xx === 0 && f.network_errors === 0,
+    never_rate_limited: f.limited_429 === 0,
+    // A runaway guard: workerd stays under 2 GB.
+    memory_bounded: f.rss_summary.max_mb < 2048,
+    // Flat: the second half of the run adds at most 10 % to the mid-run level.
+    memory_flat: f.rss_summary.end_mb - f.rss_summary.middle_mb <= f.rss_summary.middle_mb * 0.1,
+  };
+  f.ok = Object.values(f.checks).every(Boolean);
+  return f;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const duration = Number(process.env.DURATION || 600);
+  const rate = Number(process.env.RATE || 30);
+  console.log(`soak: ${duration} s at ${rate} requests/s against a fresh local Worker`);
+  const visitorCount = Number(process.env.VISITORS || 200);
+  const waCount = Number(process.env.WA_USERS || 50);
+  const f = await runSoak({ duration, rate, visitorCount, waCount });
+  console.log(JSON.stringify(f, null, 2));
+  process.exit(f.ok ? 0 : 1);
+}
