@@ -15,6 +15,7 @@ use worker::{
 };
 
 use crate::bindings;
+use crate::config::optional_secret as var;
 
 /// How long one webhook POST may take before it counts as failed, ms.
 const WEBHOOK_TIMEOUT_MS: u32 = 10_000;
@@ -106,13 +107,6 @@ pub fn rules(env: &Env) -> Vec<Rule> {
 
 fn webhook_urls(env: &Env) -> Vec<String> {
     list_var::<String>(env, bindings::WEBHOOK_URLS).unwrap_or_default()
-}
-
-fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|v| !v.is_empty())
 }
 
 /// The nudge for a fired rule: only when the rule names a template, nudges

@@ -133,16 +133,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
-}
+/// Lowercase hex of bytes (one implementation, shared with the tracker).
+pub use crate::normalize::hex;
 
 /// Fewest digits a phone number with its country code can have.
 pub const MIN_PHONE_DIGITS: usize = 7;

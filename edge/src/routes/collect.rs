@@ -127,17 +127,7 @@ async fn collect(
 
     let stored = store::store(env, by_visitor.into_values().collect(), received_at).await?;
     let (accepted, duplicates) = (stored.accepted, stored.duplicates);
-    let status = if accepted + duplicates == 0 && !rejected.is_empty() {
-        400
-    } else {
-        200
-    };
-    Ok(Response::from_json(&json!({
-        "accepted": accepted,
-        "rejected": rejected,
-        "duplicates": duplicates,
-    }))?
-    .with_status(status))
+    super::batch_response(accepted, &rejected, duplicates)
 }
 
 /// Seconds a client should wait when limited: the limiters' period.

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
 use touchline_shared::sites::check_origin;
 use touchline_shared::stitch::event_keys;
 use touchline_shared::validate::{validate_server_batch, Rejection};
@@ -83,15 +82,5 @@ async fn post_inner(req: &mut Request, ctx: &RouteContext<()>) -> AppResult {
         accepted += a;
         duplicates += d;
     }
-    let status = if accepted + duplicates == 0 && !rejected.is_empty() {
-        400
-    } else {
-        200
-    };
-    Ok(Response::from_json(&json!({
-        "accepted": accepted,
-        "rejected": rejected,
-        "duplicates": duplicates,
-    }))?
-    .with_status(status))
+    super::batch_response(accepted, &rejected, duplicates)
 }

@@ -49,3 +49,20 @@ pub fn not_found(req: Request, _ctx: RouteContext<()>) -> Result<Response> {
         req.path()
     ))))
 }
+
+/// The answer to a batch: `{"accepted", "rejected", "duplicates"}`; 400 when
+/// every event was rejected, else 200.
+pub fn batch_response(
+    accepted: usize,
+    rejected: &[touchline_shared::validate::Rejection],
+    duplicates: usize,
+) -> crate::error::AppResult {
+    let status = if accepted + duplicates == 0 && !rejected.is_empty() {
+        400
+    } else {
+        200
+    };
+    let body =
+        serde_json::json!({ "accepted": accepted, "rejected": rejected, "duplicates": duplicates });
+    Ok(Response::from_json(&body)?.with_status(status))
+}
