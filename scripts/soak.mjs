@@ -22,8 +22,8 @@ const KINDS = ['page_view', 'scroll', 'engagement', 'product_view', 'pricing_vie
 const MAX_RATE = 50;
 const MAX_IN_FLIGHT = 64;
 
-/** Resident memory (MB) of the workerd processes under the wrangler process `root`. */
-export function workerdRssMb(root) {
+/** Resident memory (MB) of every process under `root` (and `root` itself): [{ pid, name, mb }]. */
+export function processRss(root) {
   const parent = new Map();
   const comm = new Map();
   for (const d of readdirSync('/proc')) {
@@ -39,15 +39,20 @@ export function workerdRssMb(root) {
     for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p), hops += 1) if (p === root) return true;
     return false;
   };
-  let kb = 0;
+  const out = [];
   for (const [pid, name] of comm) {
-    if (!name.startsWith('workerd') || !under(pid)) continue;
+    if (!under(pid)) continue;
     try {
       const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-      if (m) kb += +m[1];
+      if (m) out.push({ pid, name, mb: Math.round(+m[1] / 1024) });
     } catch {}
   }
-  return Math.round(kb / 1024);
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** Resident memory (MB) of the workerd processes under the wrangler process `root`. */
+export function workerdRssMb(root) {
+  return processRss(root).filter((p) => p.name.startsWith('workerd')).reduce((n, p) => n + p.mb, 0);
 }
 
 /** Runs the soak; returns its figures (`ok` says whether every check held). */
