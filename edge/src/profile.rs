@@ -650,7 +650,15 @@ impl Profile {
     /// alarm retries whatever this does not finish (`derived.rs`).
     fn drain_derived(&self) {
         let (env, sql) = (self.env.clone(), self.state.storage().sql());
+        let delay = env
+            .var(bindings::OUTBOX_DRAIN_DELAY_MS)
+            .ok()
+            .and_then(|v| v.to_string().parse::<u64>().ok())
+            .unwrap_or(0);
         self.state.wait_until(async move {
+            if delay > 0 {
+                worker::Delay::from(std::time::Duration::from_millis(delay)).await;
+            }
             if let Err(e) = derived::drain(&env, &sql).await {
                 worker::console_error!(
                     "visitor index and touches kept in the outbox, retrying: {e}"
