@@ -22,7 +22,7 @@ const KINDS = ['page_view', 'scroll', 'engagement', 'product_view', 'pricing_vie
 const MAX_RATE = 50;
 const MAX_IN_FLIGHT = 64;
 
-/** Resident memory (MB) of every process under `root` (and `root` itself): [{ pid, name, mb }]. */
+/** Resident memory (MB) of every process under `root`: [{ pid, name, mb, anon_mb, file_mb }]. */
 export function processRss(root) {
   const parent = new Map();
   const comm = new Map();
@@ -43,8 +43,11 @@ export function processRss(root) {
   for (const [pid, name] of comm) {
     if (!under(pid)) continue;
     try {
-      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-      if (m) out.push({ pid, name, mb: Math.round(+m[1] / 1024) });
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (field) => +(status.match(new RegExp(`${field}:\\s+(\\d+)`)) || [0, 0])[1];
+      if (status.includes('VmRSS')) {
+        out.push({ pid, name, mb: Math.round(kb('VmRSS') / 1024), anon_mb: Math.round(kb('RssAnon') / 1024), file_mb: Math.round(kb('RssFile') / 1024) });
+      }
     } catch {}
   }
   return out.sort((a, b) => a.pid - b.pid);

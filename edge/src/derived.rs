@@ -101,19 +101,24 @@ pub fn note_absorbed_visitors(sql: &SqlStorage, inserted: &[&AppendItem]) -> Res
 }
 
 /// Records, in the caller's synchronous turn, that the touches of `event_ids`
-/// must be (re)written for `profile_id`.
+/// must be (re)written for `profile_id` (one statement for the whole list).
 pub fn note_touches<'a>(
     sql: &SqlStorage,
     profile_id: &str,
     event_ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<()> {
-    for id in event_ids {
-        sql.exec(
-            "INSERT INTO pending_touches (event_id, profile_id) VALUES (?, ?) \
-             ON CONFLICT (event_id) DO UPDATE SET profile_id = excluded.profile_id",
-            vec![SqlStorageValue::from(id), profile_id.into()],
-        )?;
+    let ids: Vec<&str> = event_ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(());
     }
+    sql.exec(
+        "INSERT INTO pending_touches (event_id, profile_id) SELECT value, ? FROM json_each(?) WHERE true \
+         ON CONFLICT (event_id) DO UPDATE SET profile_id = excluded.profile_id",
+        vec![
+            SqlStorageValue::from(profile_id),
+            serde_json::to_string(&ids)?.into(),
+        ],
+    )?;
     Ok(())
 }
 
@@ -228,13 +233,17 @@ async fn drain_touches(env: &Env, sql: &SqlStorage) -> Result<bool> {
     for (profile_id, items) in &by_profile {
         touches::record(env, profile_id, items).await?;
     }
-    for r in &pending {
-        // Kept when an absorb repointed it meanwhile: that write is still owed.
+    // Kept when an absorb repointed a row meanwhile: that write is still owed.
+    let mut written: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (event_id, profile_id) in &profile_of {
+        written.entry(profile_id).or_default().push(event_id);
+    }
+    for (profile_id, ids) in written {
         sql.exec(
-            "DELETE FROM pending_touches WHERE event_id = ? AND profile_id = ?",
+            "DELETE FROM pending_touches WHERE profile_id = ? AND event_id IN (SELECT value FROM json_each(?))",
             vec![
-                SqlStorageValue::from(r.event_id.as_str()),
-                r.profile_id.as_str().into(),
+                SqlStorageValue::from(profile_id),
+                serde_json::to_string(&ids)?.into(),
             ],
         )?;
     }

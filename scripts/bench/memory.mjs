@@ -69,6 +69,56 @@ const requests = {
 const send = requests[TRAFFIC];
 if (!send) throw new Error(`unknown TRAFFIC ${TRAFFIC}`);
 
+/**
+ * The isolate's V8 heap through workerd's DevTools inspector (HOST=wrangler
+ * only): { used_mb, total_mb }; `gc` first asks V8 for a full collection.
+ */
+async function v8Heap(url, gc = false) {
+  // Through wrangler's inspector proxy (workerd's own inspector takes one session, the proxy's).
+  const ws = new WebSocket(url, { headers: { origin: 'http://localhost' } });
+  let id = 0;
+  const call = (method) => new Promise((resolve, reject) => {
+    const my = ++id;
+    const on = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.id !== my) return;
+      ws.removeEventListener('message', on);
+      if (m.error) reject(new Error(m.error.message)); else resolve(m.result);
+    };
+    ws.addEventListener('message', on);
+    ws.send(JSON.stringify({ id: my, method }));
+  });
+  try {
+    await new Promise((resolve, reject) => { ws.addEventListener('open', resolve); ws.addEventListener('error', reject); setTimeout(reject, 3000); });
+    const timeout = setTimeout(() => ws.close(), 20_000);
+    timeout.unref();
+    if (gc) await call('HeapProfiler.collectGarbage');
+    const h = await call('Runtime.getHeapUsage');
+    return { used_mb: +(h.usedSize / 1048576).toFixed(1), total_mb: +(h.totalSize / 1048576).toFixed(1) };
+  } catch {
+    return null;
+  } finally {
+    ws.close();
+  }
+}
+
+/** The DevTools URL of our Worker behind wrangler's inspector proxy (a workerd socket answering /json). */
+async function inspectorUrl(root) {
+  const pids = processRss(root).filter((p) => p.name.startsWith('workerd')).map((p) => p.pid);
+  let out = '';
+  try { out = execFileSync('ss', ['-ltnp'], { encoding: 'utf8' }); } catch { return null; }
+  const ports = out.split('\n').filter((l) => pids.some((pid) => l.includes(`pid=${pid},`)))
+    .map((l) => +(l.match(/127\.0\.0\.1:(\d+)/) || [0, 0])[1]).filter(Boolean);
+  for (const port of ports) {
+    const list = await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(2000) }).then((r) => r.json()).catch(() => null);
+    const target = Array.isArray(list) && list.find((t) => /\/ws$/.test(t.webSocketDebuggerUrl));
+    if (target) return target.webSocketDebuggerUrl;
+  }
+  return null;
+}
+
+const inspector = HOST === 'wrangler' ? await inspectorUrl(w.pid) : null;
+
 const samples = [];
 const sample = async (t) => {
   const procs = processRss(w.pid);
@@ -76,8 +126,9 @@ const sample = async (t) => {
   const s = await api(w, '/v1/stats').catch(() => null);
   samples.push({
     t_s: t, workerd_mb: by(/^workerd/), node_mb: by(/node|wrangler/),
-    each: procs.filter((p) => /workerd|node/.test(p.name)).map((p) => `${p.name}:${p.mb}`).join(' '),
+    each: procs.filter((p) => /workerd|node/.test(p.name)).map((p) => `${p.name}:${p.mb}(anon ${p.anon_mb})`).join(' '),
     wasm_mb: s?.body?.wasm_memory_bytes ? +(s.body.wasm_memory_bytes / 1048576).toFixed(1) : null,
+    v8_heap: inspector ? await v8Heap(inspector) : null,
   });
 };
 const statuses = {};
@@ -96,6 +147,7 @@ for (let i = 0; ; i += 1) {
 }
 await Promise.all(pending);
 await sample(Math.round((Date.now() - t0) / 1000));
+const afterGc = inspector ? await v8Heap(inspector, true) : null;
 await w.stop();
 const first = samples[0];
 const last = samples[samples.length - 1];
@@ -105,6 +157,7 @@ console.log(JSON.stringify({
   host: HOST, traffic: TRAFFIC, seconds: SECONDS, rate: RATE, v8_flags: process.env.MINIFLARE_WORKERD_V8_FLAGS || null, statuses,
   workerd_mb: [first.workerd_mb, half.workerd_mb, last.workerd_mb], node_mb: [first.node_mb, half.node_mb, last.node_mb],
   wasm_mb: [first.wasm_mb, half.wasm_mb, last.wasm_mb],
+  v8_heap_used_mb: [first.v8_heap?.used_mb, half.v8_heap?.used_mb, last.v8_heap?.used_mb], v8_heap_used_after_gc_mb: afterGc?.used_mb,
   workerd_mb_per_min_first_half: slope(first, half, 'workerd_mb'), workerd_mb_per_min_second_half: slope(half, last, 'workerd_mb'),
 }));
 if (process.env.VERBOSE) for (const s of samples) console.log(JSON.stringify(s));
