@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { startWorker, freePort, waitFor, api, ROOT, API_KEY, EVENTS_KEY, APP_SECRET, VERIFY_TOKEN, LINK_SECRET } from '../../tests/support/worker.mjs';
 import { fixture } from '../../tests/support/fixtures.mjs';
 import { delivery, postWebhook, textMessage, uniqueWamid } from '../../tests/support/meta.mjs';
-import { processRss } from '../soak.mjs';
+import { processRss, v8Heap, inspectorUrl } from '../soak.mjs';
 
 const HOST = process.env.HOST || 'wrangler';
 const TRAFFIC = process.env.TRAFFIC || 'static';
@@ -68,54 +68,6 @@ const requests = {
 };
 const send = requests[TRAFFIC];
 if (!send) throw new Error(`unknown TRAFFIC ${TRAFFIC}`);
-
-/**
- * The isolate's V8 heap through workerd's DevTools inspector (HOST=wrangler
- * only): { used_mb, total_mb }; `gc` first asks V8 for a full collection.
- */
-async function v8Heap(url, gc = false) {
-  // Through wrangler's inspector proxy (workerd's own inspector takes one session, the proxy's).
-  const ws = new WebSocket(url, { headers: { origin: 'http://localhost' } });
-  let id = 0;
-  const call = (method) => new Promise((resolve, reject) => {
-    const my = ++id;
-    const on = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.id !== my) return;
-      ws.removeEventListener('message', on);
-      if (m.error) reject(new Error(m.error.message)); else resolve(m.result);
-    };
-    ws.addEventListener('message', on);
-    ws.send(JSON.stringify({ id: my, method }));
-  });
-  try {
-    await new Promise((resolve, reject) => { ws.addEventListener('open', resolve); ws.addEventListener('error', reject); setTimeout(reject, 3000); });
-    const timeout = setTimeout(() => ws.close(), 20_000);
-    timeout.unref();
-    if (gc) await call('HeapProfiler.collectGarbage');
-    const h = await call('Runtime.getHeapUsage');
-    return { used_mb: +(h.usedSize / 1048576).toFixed(1), total_mb: +(h.totalSize / 1048576).toFixed(1) };
-  } catch {
-    return null;
-  } finally {
-    ws.close();
-  }
-}
-
-/** The DevTools URL of our Worker behind wrangler's inspector proxy (a workerd socket answering /json). */
-async function inspectorUrl(root) {
-  const pids = processRss(root).filter((p) => p.name.startsWith('workerd')).map((p) => p.pid);
-  let out = '';
-  try { out = execFileSync('ss', ['-ltnp'], { encoding: 'utf8' }); } catch { return null; }
-  const ports = out.split('\n').filter((l) => pids.some((pid) => l.includes(`pid=${pid},`)))
-    .map((l) => +(l.match(/127\.0\.0\.1:(\d+)/) || [0, 0])[1]).filter(Boolean);
-  for (const port of ports) {
-    const list = await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(2000) }).then((r) => r.json()).catch(() => null);
-    const target = Array.isArray(list) && list.find((t) => /\/ws$/.test(t.webSocketDebuggerUrl));
-    if (target) return target.webSocketDebuggerUrl;
-  }
-  return null;
-}
 
 const inspector = HOST === 'wrangler' ? await inspectorUrl(w.pid) : null;
 
