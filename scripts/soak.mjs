@@ -62,9 +62,10 @@ export function workerdRssMb(root) {
 
 /**
  * The isolate's V8 heap through workerd's DevTools inspector (`wrangler dev`
- * only): { used_mb, total_mb }; `gc` first asks V8 for a full collection.
+ * only): { used_mb, total_mb }; `gc` first asks V8 for a full collection
+ * (while `nudgeUrl`, e.g. the Worker's /health, is fetched so that it runs).
  */
-export async function v8Heap(url, gc = false) {
+export async function v8Heap(url, gc = false, nudgeUrl = null) {
   // Through wrangler's inspector proxy (workerd's own inspector takes one session, the proxy's).
   const ws = new WebSocket(url, { headers: { origin: 'http://localhost' } });
   let id = 0;
@@ -87,10 +88,19 @@ export async function v8Heap(url, gc = false) {
       ws.addEventListener('open', () => { clearTimeout(timer); resolve(); });
       ws.addEventListener('error', () => { clearTimeout(timer); reject(new Error('inspector: connection failed')); });
     });
-    if (gc) await call('HeapProfiler.collectGarbage');
+    if (gc) {
+      // workerd runs the collection when the isolate next does work: nudge it.
+      const nudge = setInterval(() => { if (nudgeUrl) fetch(nudgeUrl).then((r) => r.arrayBuffer(), () => {}); }, 200);
+      try {
+        await call('HeapProfiler.collectGarbage');
+      } finally {
+        clearInterval(nudge);
+      }
+    }
     const h = await call('Runtime.getHeapUsage');
     return { used_mb: +(h.usedSize / 1048576).toFixed(1), total_mb: +(h.totalSize / 1048576).toFixed(1) };
-  } catch {
+  } catch (e) {
+    if (process.env.DEBUG_INSPECTOR) console.error(e);
     return null;
   } finally {
     ws.close();
@@ -257,6 +267,7 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
   const t0 = Date.now();
   const end = t0 + duration * 1000;
   const sampleEvery = Math.max(1000, (duration * 1000) / 20);
+  let midGc = false;
   let controlRequests = 0;
   let controlFailures = 0;
   let nextSample = t0;
@@ -270,8 +281,9 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
         nextSample += sampleEvery;
         // Not awaited in line: sampling must not stall the pacing.
         pending.add(sampleMemory(Math.round((now - t0) / 1000)));
-        if (Math.abs(now - t0 - duration * 500) < sampleEvery / 2 && inspector) {
-          pending.add(v8Heap(inspector, true).then((h) => { f.v8_heap_after_gc_mb.middle = h?.used_mb ?? null; }));
+        if (!midGc && now - t0 >= duration * 500 && inspector) {
+          midGc = true;
+          pending.add(v8Heap(inspector, true, `${w.url}/health`).then((h) => { f.v8_heap_after_gc_mb.middle = h?.used_mb ?? null; }));
         }
       }
       // Pacing (not synchronisation): one request every 1/rate s.
@@ -289,7 +301,7 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
     }
     await Promise.all(pending);
     await sampleMemory(Math.round((Date.now() - t0) / 1000));
-    f.v8_heap_after_gc_mb.end = inspector ? (await v8Heap(inspector, true))?.used_mb ?? null : null;
+    f.v8_heap_after_gc_mb.end = inspector ? (await v8Heap(inspector, true, `${w.url}/health`))?.used_mb ?? null : null;
     f.control = c ? { requests: controlRequests, failures: controlFailures } : null;
 
     // Read back, per visitor and per WhatsApp user, id by id. Webhook messages

@@ -99,7 +99,7 @@ for (let i = 0; ; i += 1) {
 }
 await Promise.all(pending);
 await sample(Math.round((Date.now() - t0) / 1000));
-const afterGc = inspector ? await v8Heap(inspector, true) : null;
+const afterGc = inspector ? await v8Heap(inspector, true, `${w.url}/health`) : null;
 await w.stop();
 const first = samples[0];
 const last = samples[samples.length - 1];

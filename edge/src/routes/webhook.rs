@@ -141,14 +141,7 @@ async fn store_delivery(
         if keys.is_empty() {
             continue;
         }
-        let group = by_sender
-            .entry(event.visitor_id.clone())
-            .or_insert_with(|| Group {
-                keys: Vec::new(),
-                claims: Vec::new(),
-                visitor_id: None,
-                items: Vec::new(),
-            });
+        let group = by_sender.entry(event.visitor_id.clone()).or_default();
         group.add_keys(keys);
         group.items.push(item);
     }
