@@ -69,9 +69,10 @@ export async function v8Heap(url, gc = false, nudgeUrl = null) {
   // Through wrangler's inspector proxy (workerd's own inspector takes one session, the proxy's).
   const ws = new WebSocket(url, { headers: { origin: 'http://localhost' } });
   let id = 0;
-  const call = (method) => new Promise((resolve, reject) => {
+  // A full GC of a busy isolate on a loaded machine can take a while.
+  const call = (method, wait = 10_000) => new Promise((resolve, reject) => {
     const my = ++id;
-    const timer = setTimeout(() => reject(new Error(`${method}: no answer`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${method}: no answer`)), wait);
     const on = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.id !== my) return;
@@ -92,7 +93,7 @@ export async function v8Heap(url, gc = false, nudgeUrl = null) {
       // workerd runs the collection when the isolate next does work: nudge it.
       const nudge = setInterval(() => { if (nudgeUrl) fetch(nudgeUrl).then((r) => r.arrayBuffer(), () => {}); }, 200);
       try {
-        await call('HeapProfiler.collectGarbage');
+        await call('HeapProfiler.collectGarbage', 60_000);
       } finally {
         clearInterval(nudge);
       }
