@@ -222,7 +222,8 @@ impl EventData {
             | EventData::OrderStatus(_)
             | EventData::CrmStage(_)
             | EventData::Instagram(_)
-            | EventData::PaidSearch(_) => {}
+            | EventData::PaidSearch(_)
+            | EventData::InstagramInbound(_) => {}
         }
         o.close();
     }
