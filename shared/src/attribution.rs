@@ -104,8 +104,7 @@ impl Attribution {
                 "gclid" => &mut a.gclid,
                 "fbclid" => &mut a.fbclid,
                 "ctwa_clid" => &mut a.ctwa_clid,
-                // `igsh` is the newer name of Instagram's share id.
-                "igshid" | "igsh" => &mut a.igshid,
+                "igshid" => &mut a.igshid,
                 _ => continue,
             };
             if slot.is_none() {
@@ -278,6 +277,15 @@ pub fn is_instagram_app(user_agent: &str) -> bool {
         .any(|w| &w[..10] == b"Instagram " && w[10].is_ascii_digit())
 }
 
+/// Instagram's newer share id (`igsh`; older links say `igshid`, which
+/// [`Attribution::from_landing`] reads). The edge reads this one, which keeps
+/// the tracker's wasm from growing.
+pub fn instagram_share_id(url: &str) -> Option<String> {
+    query_pairs(url)
+        .find(|(k, v)| k == "igsh" && !v.is_empty())
+        .map(|(_, v)| truncate(v, crate::limits::MAX_TEXT_LEN))
+}
+
 /// The Instagram placement a visit's tags name (`utm_placement` in `url`,
 /// then `utm_medium`, then `utm_content`): `reel`, `story` or `profile`
 /// (a profile or link-in-bio link).
@@ -385,13 +393,11 @@ mod tests {
     #[test]
     fn instagram_traffic_is_recognised_by_share_ids_tags_referrers_and_the_in_app_browser() {
         let page = "https://shop.example/p";
-        assert_eq!(class("https://s.example/?igsh=MWx0", ""), Some(Instagram));
         assert_eq!(
-            Attribution::from_landing("https://s.example/?igsh=MWx0", "")
-                .igshid
-                .as_deref(),
+            instagram_share_id("https://s.example/?a=1&igsh=MWx0#x").as_deref(),
             Some("MWx0")
         );
+        assert_eq!(instagram_share_id("https://s.example/?igsh="), None);
         assert_eq!(
             class("https://s.example/?utm_source=IG", ""),
             Some(Instagram)

@@ -462,20 +462,32 @@ pub fn action_placement(action: &str) -> Option<&'static str> {
     }
 }
 
-/// Classifies a page view seen in Instagram's in-app browser: a landing that
-/// the URL and referrer left `direct` becomes `instagram`. True when it changed.
-pub fn classify_in_app(event: &mut Event, user_agent: &str) -> bool {
-    use crate::attribution::{is_instagram_app, ReferrerClass};
-    match &mut event.data {
-        EventData::PageView(p)
-            if p.attribution.referrer_class == Some(ReferrerClass::Direct)
-                && is_instagram_app(user_agent) =>
-        {
-            p.attribution.referrer_class = Some(ReferrerClass::Instagram);
-            true
+/// Completes the Instagram classification of a page view at the edge, with
+/// what the tracker does not read: Instagram's in-app browser (only its user
+/// agent says so) turns a `direct` landing into `instagram`, and an `igsh`
+/// share id (the newer `igshid`) is kept and makes it `instagram` unless a
+/// click-to-WhatsApp id names WhatsApp. True when it changed anything.
+pub fn classify_web(event: &mut Event, user_agent: &str) -> bool {
+    use crate::attribution::{instagram_share_id, is_instagram_app, ReferrerClass};
+    let EventData::PageView(p) = &mut event.data else {
+        return false;
+    };
+    let a = &mut p.attribution;
+    let mut changed = false;
+    if a.igshid.is_none() {
+        if let Some(id) = instagram_share_id(&event.url) {
+            a.igshid = Some(id);
+            if a.ctwa_clid.is_none() {
+                a.referrer_class = Some(ReferrerClass::Instagram);
+            }
+            changed = true;
         }
-        _ => false,
     }
+    if a.referrer_class == Some(ReferrerClass::Direct) && is_instagram_app(user_agent) {
+        a.referrer_class = Some(ReferrerClass::Instagram);
+        changed = true;
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -768,11 +780,11 @@ mod tests {
     }
 
     #[test]
-    fn the_in_app_browser_turns_a_direct_landing_into_an_instagram_one() {
+    fn the_in_app_browser_and_igsh_links_make_a_landing_instagram() {
         use crate::attribution::{Attribution, ReferrerClass};
         use crate::schema::PageView;
         let ua = "Mozilla/5.0 (iPhone) Mobile/15E148 Instagram 330.0.0.18.85";
-        let page = |referrer: &str| Event {
+        let page = |url: &str, referrer: &str| Event {
             schema: 1,
             site_id: "demo".into(),
             visitor_id: "v1".into(),
@@ -780,25 +792,35 @@ mod tests {
             event_id: "e1".into(),
             ts: NOW,
             seq: 1,
-            url: "https://shop.example/".into(),
+            url: url.into(),
             referrer: None,
             data: EventData::PageView(PageView {
                 title: None,
-                attribution: Attribution::from_landing("https://shop.example/", referrer),
+                attribution: Attribution::from_landing(url, referrer),
             }),
         };
-        let mut e = page("");
-        assert!(classify_in_app(&mut e, ua));
-        let EventData::PageView(p) = &e.data else {
-            panic!("page view")
+        let class = |e: &Event| match &e.data {
+            EventData::PageView(p) => (p.attribution.referrer_class, p.attribution.igshid.clone()),
+            _ => (None, None),
         };
-        assert_eq!(p.attribution.referrer_class, Some(ReferrerClass::Instagram));
-        let mut from_google = page("https://www.google.com/");
+        let mut e = page("https://shop.example/", "");
+        assert!(classify_web(&mut e, ua));
+        assert_eq!(class(&e), (Some(ReferrerClass::Instagram), None));
+        let mut from_google = page("https://shop.example/", "https://www.google.com/");
         assert!(
-            !classify_in_app(&mut from_google, ua),
+            !classify_web(&mut from_google, ua),
             "a known referrer stays"
         );
-        let mut plain = page("");
-        assert!(!classify_in_app(&mut plain, "Mozilla/5.0 Chrome/126"));
+        let mut plain = page("https://shop.example/", "");
+        assert!(!classify_web(&mut plain, "Mozilla/5.0 Chrome/126"));
+        let mut shared = page("https://shop.example/p?igsh=MWx0", "");
+        assert!(classify_web(&mut shared, "Mozilla/5.0 Chrome/126"));
+        assert_eq!(
+            class(&shared),
+            (Some(ReferrerClass::Instagram), Some("MWx0".into()))
+        );
+        let mut ctwa = page("https://shop.example/p?igsh=MWx0&ctwa_clid=C", "");
+        classify_web(&mut ctwa, ua);
+        assert_eq!(class(&ctwa).0, Some(ReferrerClass::Whatsapp));
     }
 }

@@ -222,8 +222,9 @@ impl EventData {
             | EventData::OrderStatus(_)
             | EventData::CrmStage(_)
             | EventData::Instagram(_)
-            | EventData::PaidSearch(_)
-            | EventData::InstagramInbound(_) => {}
+            | EventData::PaidSearch(_) => {}
+            #[cfg(feature = "validate")]
+            EventData::InstagramInbound(_) => {}
         }
         o.close();
     }

@@ -88,6 +88,9 @@ pub enum EventData {
     PaidSearch(PaidSearch),
     /// Something a customer did in an Instagram Direct conversation (from the
     /// Instagram messaging webhook): a message, an Icebreaker tap, an ig.me link.
+    /// Only the edge (feature `validate`) knows it: the tracker never sends
+    /// it, and leaving it out keeps its drop glue out of the tracker's wasm.
+    #[cfg(feature = "validate")]
     InstagramInbound(InstagramInbound),
 }
 
@@ -423,6 +426,7 @@ impl EventData {
             EventData::CrmStage(_) => "crm_stage",
             EventData::Instagram(_) => "instagram",
             EventData::PaidSearch(_) => "paid_search",
+            #[cfg(feature = "validate")]
             EventData::InstagramInbound(_) => "instagram_inbound",
         }
     }
@@ -437,7 +441,16 @@ impl EventData {
                 | EventData::CrmStage(_)
                 | EventData::Instagram(_)
                 | EventData::PaidSearch(_)
-                | EventData::InstagramInbound(_)
-        )
+        ) || self.is_instagram_inbound()
+    }
+
+    #[cfg(feature = "validate")]
+    fn is_instagram_inbound(&self) -> bool {
+        matches!(self, EventData::InstagramInbound(_))
+    }
+
+    #[cfg(not(feature = "validate"))]
+    fn is_instagram_inbound(&self) -> bool {
+        false
     }
 }

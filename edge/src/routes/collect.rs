@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use touchline_shared::bots::is_bot;
 use touchline_shared::identity::IdentityKey;
-use touchline_shared::instagram::classify_in_app;
+use touchline_shared::instagram::classify_web;
 use touchline_shared::sites::{check_origin, cors_origin, Sites};
 use touchline_shared::stitch::event_keys;
 use touchline_shared::validate::{validate_batch, Rejection};
@@ -95,7 +95,7 @@ async fn collect(
             continue;
         }
         // Instagram's in-app browser names itself only in the user agent.
-        classify_in_app(&mut a.event, &user_agent);
+        classify_web(&mut a.event, &user_agent);
         let item = AppendItem {
             event_id: a.event.event_id.clone(),
             site_id: a.event.site_id.clone(),
