@@ -268,4 +268,19 @@ test('web traffic from Instagram: in-app user agent, igsh, and tagged reel links
     ['web', 'instagram', undefined],
     ['instagram', 'instagram_reel', 'reels_nov'],
   ]);
+
+  // A shared post's link (`igsh`) opened in a desktop browser, with the real tracker.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${w.url}/?igsh=MWx0ZHN4`);
+  await trackerReady(page);
+  const shared = await page.evaluate(() => localStorage.getItem('tl_vid'));
+  await page.evaluate(() => window.touchline('flush'));
+  await context.close();
+  const s = await timelineWhen(w, shared, (b) => b.events.some((e) => e.data.kind === 'page_view'), 'the shared-link visit');
+  const pv = s.events.find((e) => e.data.kind === 'page_view');
+  assert.equal(pv.data.attribution.igshid, 'MWx0ZHN4');
+  assert.equal(pv.data.attribution.referrer_class, 'instagram');
+  const first = s.touchpoints.find((p) => p.action === 'page_view');
+  assert.deepEqual([first.channel, first.source], ['instagram', 'instagram']);
 });

@@ -267,59 +267,6 @@ pub fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-// ---- Instagram: decided here, used by the edge (the tracker leaves it out).
-
-/// True for the user agent of Instagram's in-app browser (`… Instagram 330.0.0.0 …`).
-pub fn is_instagram_app(user_agent: &str) -> bool {
-    user_agent
-        .as_bytes()
-        .windows(11)
-        .any(|w| &w[..10] == b"Instagram " && w[10].is_ascii_digit())
-}
-
-/// Instagram's newer share id (`igsh`; older links say `igshid`, which
-/// [`Attribution::from_landing`] reads). The edge reads this one, which keeps
-/// the tracker's wasm from growing.
-pub fn instagram_share_id(url: &str) -> Option<String> {
-    query_pairs(url)
-        .find(|(k, v)| k == "igsh" && !v.is_empty())
-        .map(|(_, v)| truncate(v, crate::limits::MAX_TEXT_LEN))
-}
-
-/// The Instagram placement a visit's tags name (`utm_placement` in `url`,
-/// then `utm_medium`, then `utm_content`): `reel`, `story` or `profile`
-/// (a profile or link-in-bio link).
-pub fn instagram_placement(a: &Attribution, url: &str) -> Option<&'static str> {
-    let tagged = query_pairs(url)
-        .find(|(k, _)| k == "utm_placement")
-        .map(|(_, v)| v);
-    let found = [
-        tagged.as_deref(),
-        a.utm_medium.as_deref(),
-        a.utm_content.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|v| {
-        v.split(|c: char| !c.is_ascii_alphanumeric())
-            .find_map(placement_word)
-    });
-    found
-}
-
-fn placement_word(w: &str) -> Option<&'static str> {
-    let is = |s: &str| w.as_bytes().eq_ignore_ascii_case(s.as_bytes());
-    if is("reel") || is("reels") {
-        Some("reel")
-    } else if is("story") || is("stories") {
-        Some("story")
-    } else if is("profile") || is("bio") {
-        Some("profile")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,69 +334,6 @@ mod tests {
         assert_eq!(
             a.utm_term.map(|t| t.len()),
             Some(crate::limits::MAX_TEXT_LEN)
-        );
-    }
-
-    #[test]
-    fn instagram_traffic_is_recognised_by_share_ids_tags_referrers_and_the_in_app_browser() {
-        let page = "https://shop.example/p";
-        assert_eq!(
-            instagram_share_id("https://s.example/?a=1&igsh=MWx0#x").as_deref(),
-            Some("MWx0")
-        );
-        assert_eq!(instagram_share_id("https://s.example/?igsh="), None);
-        assert_eq!(
-            class("https://s.example/?utm_source=IG", ""),
-            Some(Instagram)
-        );
-        assert_eq!(class(page, "https://instagram.com/"), Some(Instagram));
-        assert_eq!(
-            class(page, "https://www.instagram.com/reel/x"),
-            Some(Instagram)
-        );
-        let ig_ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
-                     (KHTML, like Gecko) Mobile/15E148 Instagram 330.0.0.18.85 (iPhone14,2; iOS 17_5)";
-        assert!(is_instagram_app(ig_ua));
-        assert!(is_instagram_app(
-            "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36 Instagram 345.0.0.48.95 Android"
-        ));
-        assert!(!is_instagram_app(
-            "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36"
-        ));
-        assert!(!is_instagram_app("Instagram"));
-        assert!(!is_instagram_app("InstagramBot/1.0"));
-    }
-
-    #[test]
-    fn reel_story_and_profile_placements_are_read_from_the_tags() {
-        let p = |url: &str| instagram_placement(&Attribution::from_landing(url, ""), url);
-        assert_eq!(
-            p("https://s.example/?utm_source=instagram&utm_medium=reels"),
-            Some("reel")
-        );
-        assert_eq!(
-            p("https://s.example/?utm_source=ig&utm_content=Story_Diwali"),
-            Some("story")
-        );
-        assert_eq!(
-            p("https://s.example/?utm_source=ig&utm_medium=social&utm_content=link_in_bio"),
-            Some("profile")
-        );
-        assert_eq!(
-            p("https://s.example/?utm_source=ig&utm_placement=profile&utm_medium=reel"),
-            Some("profile")
-        );
-        assert_eq!(
-            p("https://s.example/?utm_source=ig&utm_content=stories"),
-            Some("story")
-        );
-        assert_eq!(
-            p("https://s.example/?utm_source=ig&utm_content=reelection"),
-            None
-        );
-        assert_eq!(
-            p("https://s.example/?utm_source=ig&utm_medium=social"),
-            None
         );
     }
 

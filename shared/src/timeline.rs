@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use crate::attribution::{host_of, instagram_placement, ReferrerClass};
+use crate::attribution::{host_of, ReferrerClass};
 use crate::instagram;
 use crate::limits::ATTRIBUTION_WINDOW_MS;
 use crate::schema::{Event, EventData};
@@ -197,7 +197,10 @@ pub fn campaign_touch(s: &Stored) -> Option<Credit> {
                 Channel::Web
             };
             let source = if channel == Channel::Instagram {
-                Some(instagram::source_name(instagram_placement(a, &s.event.url)))
+                Some(instagram::source_name(instagram::instagram_placement(
+                    a,
+                    &s.event.url,
+                )))
             } else {
                 a.utm_source
                     .clone()
