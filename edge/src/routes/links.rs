@@ -59,7 +59,7 @@ async fn post_inner(req: &mut Request, ctx: &RouteContext<()>) -> AppResult {
     }
     let Some(url) = body.url.as_deref() else {
         return Err(bad(
-            "send `url` and the chat's person (wa_id, user_id or igsid), \
+            "send `url` and the chat's person (WhatsApp: wa_id or user_id; Instagram: igsid), \
              or `ig_username` and `visitor_id`"
                 .into(),
         ));
@@ -86,7 +86,7 @@ async fn post_inner(req: &mut Request, ctx: &RouteContext<()>) -> AppResult {
         }
         (None, None, None) => {
             return Err(bad(
-                "name the chat's person by wa_id, user_id or igsid".into()
+                "name the chat's person: the WhatsApp user by wa_id or user_id, the Instagram user by igsid".into()
             ))
         }
     };
