@@ -46,18 +46,53 @@ impl std::fmt::Display for LinkError {
     }
 }
 
-fn mac(secret: &[u8], expires_s: i64, key: &str) -> String {
-    let msg = format!("1.{expires_s}.{key}");
+/// The MAC of a token of `version` (`1` for chat links, `igv1` for ig.me refs).
+fn mac(secret: &[u8], version: &str, expires_s: i64, key: &str) -> String {
+    let msg = format!("{version}.{expires_s}.{key}");
     let mut h = hex(&hmac_sha256(secret, msg.as_bytes()));
     h.truncate(MAC_HEX);
     h
+}
+
+/// The expiry field, in the canonical form the minters write only: `+`,
+/// leading zeros and the like would parse to the same number and make one
+/// token many.
+fn parse_expiry(exp: &str) -> Result<i64, LinkError> {
+    if exp.is_empty()
+        || exp.len() > 1 && exp.starts_with('0')
+        || !exp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(LinkError::Malformed);
+    }
+    exp.parse().map_err(|_| LinkError::Malformed)
+}
+
+/// Checks the MAC `sig` of (`version`, `expires_s`, `key`), then the expiry.
+fn check_signed(
+    secret: &[u8],
+    version: &str,
+    expires_s: i64,
+    sig: &str,
+    key: &str,
+    now_ms: i64,
+) -> Result<(), LinkError> {
+    if !constant_time_eq(
+        sig.as_bytes(),
+        mac(secret, version, expires_s, key).as_bytes(),
+    ) {
+        return Err(LinkError::Forged);
+    }
+    if now_ms >= expires_s.saturating_mul(1000) {
+        return Err(LinkError::Expired);
+    }
+    Ok(())
 }
 
 /// Mints a token for `identity` that expires at `expires_at_ms`.
 pub fn mint(secret: &[u8], identity: &IdentityKey, expires_at_ms: i64) -> String {
     let expires_s = expires_at_ms.div_euclid(1000);
     let key = identity.as_key();
-    format!("1.{expires_s}.{}.{key}", mac(secret, expires_s, &key))
+    format!("1.{expires_s}.{}.{key}", mac(secret, "1", expires_s, &key))
 }
 
 /// Verifies `token` at `now_ms`; returns the identity it carries.
@@ -71,15 +106,7 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<IdentityKey, Li
     else {
         return Err(LinkError::Malformed);
     };
-    // Only the canonical form `mint` writes: `+`, leading zeros and the like
-    // would parse to the same number and make one token many.
-    if exp.is_empty()
-        || exp.len() > 1 && exp.starts_with('0')
-        || !exp.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(LinkError::Malformed);
-    }
-    let expires_s: i64 = exp.parse().map_err(|_| LinkError::Malformed)?;
+    let expires_s = parse_expiry(exp)?;
     if sig.len() != MAC_HEX {
         return Err(LinkError::Malformed);
     }
@@ -90,12 +117,7 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<IdentityKey, Li
     ) {
         return Err(LinkError::Malformed);
     }
-    if !constant_time_eq(sig.as_bytes(), mac(secret, expires_s, key).as_bytes()) {
-        return Err(LinkError::Forged);
-    }
-    if now_ms >= expires_s.saturating_mul(1000) {
-        return Err(LinkError::Expired);
-    }
+    check_signed(secret, "1", expires_s, sig, key, now_ms)?;
     Ok(identity)
 }
 
@@ -120,19 +142,12 @@ pub fn add_to_url(url: &str, token: &str) -> String {
 /// Prefix of an ig.me `ref` minted by [`mint_ig_ref`].
 pub const IG_REF_PREFIX: &str = "igv1_";
 
-fn ig_ref_mac(secret: &[u8], expires_s: i64, visitor_id: &str) -> String {
-    let msg = format!("igv1.{expires_s}.v:{visitor_id}");
-    let mut h = hex(&hmac_sha256(secret, msg.as_bytes()));
-    h.truncate(MAC_HEX);
-    h
-}
-
 /// Mints an ig.me `ref` naming `visitor_id`, valid until `expires_at_ms`;
 /// `None` when the visitor id is not one.
 pub fn mint_ig_ref(secret: &[u8], visitor_id: &str, expires_at_ms: i64) -> Option<String> {
     IdentityKey::Visitor(visitor_id.to_owned()).check().ok()?;
     let expires_s = expires_at_ms.div_euclid(1000);
-    let mac = ig_ref_mac(secret, expires_s, visitor_id);
+    let mac = mac(secret, "igv1", expires_s, &format!("v:{visitor_id}"));
     let encoded = visitor_id.replace('.', "=");
     Some(format!("{IG_REF_PREFIX}{expires_s}_{mac}_{encoded}"))
 }
@@ -147,27 +162,13 @@ pub fn verify_ig_ref(secret: &[u8], r: &str, now_ms: i64) -> Result<IdentityKey,
     let (Some(exp), Some(sig), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(LinkError::Malformed);
     };
-    if exp.is_empty()
-        || exp.len() > 1 && exp.starts_with('0')
-        || !exp.bytes().all(|b| b.is_ascii_digit())
-        || sig.len() != MAC_HEX
-        || encoded.contains('.')
-    {
+    let expires_s = parse_expiry(exp)?;
+    if sig.len() != MAC_HEX || encoded.contains('.') {
         return Err(LinkError::Malformed);
     }
-    let expires_s: i64 = exp.parse().map_err(|_| LinkError::Malformed)?;
-    let visitor = encoded.replace('=', ".");
-    let key = IdentityKey::Visitor(visitor);
+    let key = IdentityKey::Visitor(encoded.replace('=', "."));
     key.check().map_err(|_| LinkError::Malformed)?;
-    let IdentityKey::Visitor(v) = &key else {
-        return Err(LinkError::Malformed);
-    };
-    if !constant_time_eq(sig.as_bytes(), ig_ref_mac(secret, expires_s, v).as_bytes()) {
-        return Err(LinkError::Forged);
-    }
-    if now_ms >= expires_s.saturating_mul(1000) {
-        return Err(LinkError::Expired);
-    }
+    check_signed(secret, "igv1", expires_s, sig, &key.as_key(), now_ms)?;
     Ok(key)
 }
 
