@@ -199,7 +199,8 @@ pub async fn profile_of(env: &Env, key: &IdentityKey) -> Result<Option<String>, 
 }
 
 /// Finds the profile named by `id`: a profile id, an identity key
-/// (`wa:…`, `ph:…`, …), a visitor id, or a wa_id / business-scoped user id.
+/// (`wa:…`, `ph:…`, `ig:…`, …), a visitor id, a wa_id / business-scoped user
+/// id, or an Instagram-scoped user id.
 pub async fn resolve(env: &Env, id: &str) -> Result<Option<String>, AppError> {
     if is_profile_id(id) {
         if let Some(p) = live_profile(&db(env)?, id).await? {
@@ -215,6 +216,7 @@ pub async fn resolve(env: &Env, id: &str) -> Result<Option<String>, AppError> {
     for key in [
         IdentityKey::Visitor(id.to_owned()),
         IdentityKey::Whatsapp(id.to_owned()),
+        IdentityKey::Instagram(id.to_owned()),
     ] {
         if key.check().is_ok() {
             if let Some(p) = profile_of(env, &key).await? {

@@ -54,6 +54,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         )
         .post_async("/v1/spend", routes::spend::post)
         .get(routes::webhook::PATH, routes::webhook::verify)
+        .get(routes::instagram::PATH, routes::instagram::verify)
+        .post_async(routes::instagram::PATH, routes::instagram::post)
         .or_else_any_method("/*path", routes::not_found)
         .run(req, env)
         .await

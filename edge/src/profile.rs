@@ -606,7 +606,7 @@ impl Profile {
             Some(first) if after.is_some() && rows.iter().any(|r| r.kind == "order") => sql
                 .exec(
                     &format!(
-                        "SELECT {COLUMNS} FROM events WHERE kind IN ('whatsapp_inbound', 'page_view', 'paid_search', 'instagram') \
+                        "SELECT {COLUMNS} FROM events WHERE kind IN ('whatsapp_inbound', 'page_view', 'paid_search', 'instagram', 'instagram_inbound') \
                          AND time >= ? AND (time, seq, event_id) < (?, ?, ?) ORDER BY time DESC, seq DESC, event_id DESC LIMIT 200"
                     ),
                     vec![

@@ -17,6 +17,8 @@ pub mod delivery;
 pub mod engagement;
 #[cfg(feature = "validate")]
 pub mod identity;
+#[cfg(feature = "validate")]
+pub mod instagram;
 pub mod json;
 pub mod limits;
 #[cfg(feature = "validate")]

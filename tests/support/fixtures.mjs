@@ -17,8 +17,8 @@ export function fixture(kind, { visitor = 'vtest', site = 'test', id, ts = Date.
 }
 
 export const KINDS = readdirSync(DIR).map((f) => f.replace(/\.json$/, '')).sort();
-/** Kinds only servers may send (POST /v1/events, the WhatsApp webhook). */
-export const SERVER_KINDS = ['crm_stage', 'instagram', 'order_status', 'paid_search', 'whatsapp_inbound'];
+/** Kinds only servers may send (POST /v1/events, the WhatsApp and Instagram webhooks). */
+export const SERVER_KINDS = ['crm_stage', 'instagram', 'instagram_inbound', 'order_status', 'paid_search', 'whatsapp_inbound'];
 /** Kinds the tracker sends to POST /v1/collect. */
 export const BROWSER_KINDS = KINDS.filter((k) => !SERVER_KINDS.includes(k));
 

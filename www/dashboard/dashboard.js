@@ -58,10 +58,16 @@
   const pct = (x) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
   const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
   const dur = (ms) => (ms == null ? '—' : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < DAY ? `${(ms / 3_600_000).toFixed(1)} h` : `${(ms / DAY).toFixed(1)} d`);
-  const SOURCE_NAMES = { meta_ctwa: 'Meta click-to-WhatsApp ad', meta: 'Meta', google: 'Google', instagram: 'Instagram', whatsapp: 'WhatsApp', search: 'Search', facebook: 'Facebook' };
+  const SOURCE_NAMES = {
+    meta_ctwa: 'Meta click-to-WhatsApp ad', meta: 'Meta', google: 'Google', instagram: 'Instagram', whatsapp: 'WhatsApp', search: 'Search', facebook: 'Facebook',
+    instagram_ad: 'Instagram click-to-Direct ad', instagram_reel: 'Instagram reel', instagram_story: 'Instagram story', instagram_profile: 'Instagram profile link', ig_me: 'ig.me link',
+  };
   const ACTIONS = {
     ad_click: (p) => `Ad clicked${p.detail ? `: “${p.detail}”` : ''}`,
-    message: (p) => `WhatsApp message: “${p.detail || ''}”`,
+    message: (p) => `${p.channel === 'instagram' ? 'Instagram Direct' : 'WhatsApp'} message: “${p.detail || ''}”`,
+    story_reply: (p) => `Replied to a story: “${p.detail || ''}”`,
+    icebreaker: (p) => `Tapped “${p.detail || ''}” in Instagram Direct`,
+    link_open: () => 'Opened an ig.me link',
     page_view: (p) => `Visited ${p.detail || '/'}`,
     product_view: (p) => `Viewed product ${p.detail || ''}`,
     pricing_view: () => 'Read the pricing page',
