@@ -16,6 +16,8 @@ pub mod consent;
 pub mod delivery;
 pub mod engagement;
 #[cfg(feature = "validate")]
+pub mod friction;
+#[cfg(feature = "validate")]
 pub mod identity;
 pub mod json;
 pub mod limits;
@@ -24,6 +26,8 @@ pub mod link;
 #[cfg(feature = "validate")]
 pub mod meta;
 pub mod normalize;
+#[cfg(feature = "validate")]
+pub mod predict;
 pub mod pricing;
 pub mod reference;
 pub mod report_params;
