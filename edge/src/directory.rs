@@ -278,6 +278,7 @@ pub async fn erase(env: &Env, profile_id: &str) -> Result<Erased, AppError> {
         .filter_map(|k| k.strip_prefix("v:").map(str::to_owned))
         .collect();
     crate::touches::forget(env, &all).await?;
+    crate::predict::forget(env, &all).await?;
     let list = js_list(&all)?;
     db.batch(vec![
         db.prepare("DELETE FROM identities WHERE profile_id IN (SELECT value FROM json_each(?1))")

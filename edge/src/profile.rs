@@ -25,6 +25,7 @@ use touchline_shared::rules::{evaluate, on_alarm, Firing, Observed, Rule};
 use touchline_shared::signal::{attributed_campaign, observe, Signal};
 
 use crate::bindings;
+use crate::predict;
 use crate::signals::{self, Outgoing};
 use crate::touches;
 
@@ -158,6 +159,7 @@ impl DurableObject for Profile {
                         .collect();
                     self.record_touches(&profile_id, new_items);
                     self.run_rules(&profile_id, &new_ids).await?;
+                    self.predict(&profile_id).await?;
                 }
                 Response::from_json(&result)
             }
@@ -179,6 +181,7 @@ impl DurableObject for Profile {
                 let (result, _) = self.append(&export.events)?;
                 // Every absorbed event's report row now belongs to this profile.
                 self.record_touches(&me, export.events);
+                self.predict(&me).await?;
                 Response::from_json(&result)
             }
             (Method::Post, "/export") => {
@@ -456,6 +459,25 @@ impl Profile {
             }
         }
         self.schedule_alarm(now).await
+    }
+
+    /// Predicted intent (`predict.rs`): updates the profile's prediction row
+    /// and sends the `predicted_intent` signals it crosses.
+    async fn predict(&self, profile: &str) -> Result<()> {
+        let now = now_ms();
+        let rules = signals::rules(&self.env);
+        let cooldowns = self.cooldowns()?;
+        let fired = predict::refresh(&self.state, &self.env, profile, &rules, &cooldowns, now)?;
+        if fired.is_empty() {
+            return Ok(());
+        }
+        let (timeline, _) = self.recent(now)?;
+        let mut out = Vec::new();
+        for f in fired {
+            self.cooled(&f.rule, now)?;
+            out.push(self.outgoing(profile, f, &rules, &timeline, now));
+        }
+        self.send(&out).await
     }
 
     /// A fired rule as a signal, with its WhatsApp nudge when configured.

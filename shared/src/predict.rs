@@ -195,11 +195,7 @@ pub fn extract(timeline: &[Stored]) -> Option<Extracted> {
                     x[5] = f64::max(x[5], secs);
                 }
             }
-            EventData::ProductView(p) => {
-                if !skus.contains(&p.sku.as_str()) {
-                    skus.push(&p.sku);
-                }
-            }
+            EventData::ProductView(p) if !skus.contains(&p.sku.as_str()) => skus.push(&p.sku),
             EventData::CheckoutStep(c) => {
                 let depth = match c.step.as_str() {
                     "address" | "shipping" => 2.0,
@@ -612,10 +608,13 @@ pub fn train(rows: &[Row], lambda: f64, max_iterations: usize, now: i64) -> Trai
                 }
             }
         }
-        for j in 0..d {
-            for k in 0..j {
-                hess[k][j] = hess[j][k];
+        let lower = hess.clone();
+        for (k, row) in hess.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate().skip(k + 1) {
+                *v = lower[j][k];
             }
+        }
+        for j in 0..d {
             let penalty = if j < N_FEATURES { lambda } else { 1e-9 };
             grad[j] += penalty * beta[j];
             hess[j][j] += penalty;

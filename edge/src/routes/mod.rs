@@ -5,6 +5,7 @@ pub mod events;
 pub mod health;
 pub mod journeys;
 pub mod links;
+pub mod predict;
 pub mod profiles;
 pub mod reports;
 pub mod signals;
