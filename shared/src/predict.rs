@@ -373,10 +373,10 @@ fn plural(n: f64, one: &str, many: &str) -> String {
 
 /// The human text of a feature's raw value; `None` when there is nothing to say.
 fn reason_text(i: usize, raw: f64) -> Option<String> {
-    if !(raw.is_finite() && raw > 0.0) {
+    let n = raw.round();
+    if !(n.is_finite() && n >= 1.0) {
         return None;
     }
-    let n = raw.round();
     let channel = |c: usize| ["ads", "search", "Instagram", "WhatsApp"][c];
     Some(match SPECS[i].name {
         "pricing_views" => format!("viewed pricing {}", plural(n, "time", "times")),
