@@ -29,8 +29,8 @@
 //! or payment step).
 
 use touchline_shared::predict::{
-    calibration_error, default_model, extract, reliability, roc_auc, score, train, Bin, Model,
-    Row, Training, L2_LAMBDA, MAX_ITERATIONS,
+    calibration_error, default_model, extract, reliability, roc_auc, score, train, Bin, Model, Row,
+    Training, L2_LAMBDA, MAX_ITERATIONS,
 };
 use touchline_shared::rules::{default_rules, evaluate, Fact};
 use touchline_shared::schema::*;
@@ -177,7 +177,14 @@ fn person(rng: &mut Rng, i: usize) -> (Vec<Stored>, bool, f64) {
     for s in 0..sessions {
         b.session = s;
         b.t += 20 * HOUR;
-        b.page("/", if s == 0 { landing.clone() } else { Default::default() });
+        b.page(
+            "/",
+            if s == 0 {
+                landing.clone()
+            } else {
+                Default::default()
+            },
+        );
         if s == 0 {
             for k in 0..products {
                 let url = format!("/products/p{k}");
@@ -226,8 +233,12 @@ fn person(rng: &mut Rng, i: usize) -> (Vec<Stored>, bool, f64) {
         }
     }
     if rng.noisy(u - 1.0, 1.0) {
-        let q = ["Is COD available?", "Delivery time to Pune?", "Price for 2?", "Do you have XL size?"]
-            [(rng.uniform() * 4.0) as usize % 4];
+        let q = [
+            "Is COD available?",
+            "Delivery time to Pune?",
+            "Price for 2?",
+            "Do you have XL size?",
+        ][(rng.uniform() * 4.0) as usize % 4];
         b.push(
             "/",
             Via::Webhook,
@@ -367,16 +378,10 @@ fn main() {
     let test = people(0xdecaf, |n, _| n >= TEST_PEOPLE);
     let labels: Vec<bool> = test.iter().map(|p| p.converted).collect();
     let test_rate = labels.iter().filter(|l| **l).count() as f64 / labels.len() as f64;
-    let rules_auc = roc_auc(
-        &test.iter().map(|p| p.rules).collect::<Vec<_>>(),
-        &labels,
-    )
-    .unwrap_or(f64::NAN);
-    let ceiling = roc_auc(
-        &test.iter().map(|p| p.truth).collect::<Vec<_>>(),
-        &labels,
-    )
-    .unwrap_or(f64::NAN);
+    let rules_auc =
+        roc_auc(&test.iter().map(|p| p.rules).collect::<Vec<_>>(), &labels).unwrap_or(f64::NAN);
+    let ceiling =
+        roc_auc(&test.iter().map(|p| p.truth).collect::<Vec<_>>(), &labels).unwrap_or(f64::NAN);
     let (default_auc, default_bins) = eval(&default_model(), &test);
     let mut rows = String::from(
         "| training data | people | converters | held-out ROC AUC | ECE |\n|---|---:|---:|---:|---:|\n",
