@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startWorker, api, waitFor, ROOT } from './support/worker.mjs';
 import { launch, trackerReady } from './support/browser.mjs';
 import { delivery, postWebhook, serverEvents, textMessage } from './support/meta.mjs';
+import { prng } from './support/fixtures.mjs';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -31,15 +32,6 @@ after(async () => {
   await browser?.close();
   await w?.stop();
 });
-
-function prng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The generating process of the history: 60 planners (pricing twice, on one

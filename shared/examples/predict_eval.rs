@@ -113,6 +113,25 @@ impl Builder {
             },
         });
     }
+    fn chat(&mut self, message_id: &str, text: &str, referral: Option<CtwaReferral>) {
+        let wa = format!("1555{}", self.person);
+        self.push(
+            "/",
+            Via::Webhook,
+            EventData::WhatsappInbound(WhatsappInbound {
+                message_id: message_id.into(),
+                wa,
+                wa_id: None,
+                user_id: None,
+                profile_name: None,
+                message_type: "text".into(),
+                original_type: None,
+                text: Some(text.into()),
+                referral,
+                phone_number_id: None,
+            }),
+        );
+    }
     fn page(&mut self, url: &str, attribution: touchline_shared::Attribution) {
         self.push(
             url,
@@ -145,30 +164,18 @@ fn person(rng: &mut Rng, i: usize) -> (Vec<Stored>, bool, f64) {
         }
         1 => landing.gclid = Some("g".into()),
         2 => landing.igshid = Some("ig".into()),
-        3 => b.push(
-            "/",
-            Via::Webhook,
-            EventData::WhatsappInbound(WhatsappInbound {
-                message_id: format!("wamid.{i}"),
-                wa: format!("1555{i}"),
-                wa_id: None,
-                user_id: None,
-                profile_name: None,
-                message_type: "text".into(),
-                original_type: None,
-                text: Some("Hi".into()),
-                referral: Some(CtwaReferral {
-                    source_id: "ad1".into(),
-                    source_type: Some("ad".into()),
-                    source_url: None,
-                    headline: None,
-                    body: None,
-                    media_type: None,
-                    ctwa_clid: Some("c".into()),
-                }),
-                phone_number_id: None,
-            }),
-        ),
+        3 => {
+            let ad = CtwaReferral {
+                source_id: "ad1".into(),
+                source_type: Some("ad".into()),
+                source_url: None,
+                headline: None,
+                body: None,
+                media_type: None,
+                ctwa_clid: Some("c".into()),
+            };
+            b.chat(&format!("wamid.{i}"), "Hi", Some(ad));
+        }
         _ => {}
     }
     let sessions = 1 + rng.poisson((-0.7 + 0.5 * u).exp());
@@ -239,22 +246,7 @@ fn person(rng: &mut Rng, i: usize) -> (Vec<Stored>, bool, f64) {
             "Price for 2?",
             "Do you have XL size?",
         ][(rng.uniform() * 4.0) as usize % 4];
-        b.push(
-            "/",
-            Via::Webhook,
-            EventData::WhatsappInbound(WhatsappInbound {
-                message_id: format!("wamid.q{i}"),
-                wa: format!("1555{i}"),
-                wa_id: None,
-                user_id: None,
-                profile_name: None,
-                message_type: "text".into(),
-                original_type: None,
-                text: Some(q.into()),
-                referral: None,
-                phone_number_id: None,
-            }),
-        );
+        b.chat(&format!("wamid.q{i}"), q, None);
     }
     let mut depth = 0;
     for (k, step) in ["cart", "address", "payment"].iter().enumerate() {
