@@ -72,14 +72,17 @@ fn cached_model(state: &State, env: &Env, site: &str, now: i64) -> Model {
         .and_then(|v| v.parse().ok())
         .unwrap_or(i64::MIN);
     if cached.is_none() || now.saturating_sub(at) > MODEL_CACHE_MS {
+        // Marked fresh at once, so that the appends of the next minute do not
+        // all fetch it again; a failed fetch is retried after that minute.
+        if let Err(e) = set_meta(&sql, &at_key, &now.to_string()) {
+            worker::console_error!("model cache: {e}");
+        }
         let (env, site) = (env.clone(), site.to_owned());
         state.wait_until(async move {
             match model_of(&env, &site).await {
                 Ok((model, _)) => {
                     let body = serde_json::to_string(&model).unwrap_or_default();
-                    if let Err(e) = set_meta(&sql, &key, &body)
-                        .and_then(|_| set_meta(&sql, &at_key, &now.to_string()))
-                    {
+                    if let Err(e) = set_meta(&sql, &key, &body) {
                         worker::console_error!("model cache: {e}");
                     }
                 }
