@@ -265,3 +265,32 @@ test('a one-event profile and extreme values get finite scores in [0, 1]', async
     assert.ok(Number.isFinite(r.score) && r.score >= 0 && r.score <= 1, JSON.stringify(r));
   }
 });
+
+test('a merge leaves one prediction row with both journeys in it, and deleting the profile removes it', async () => {
+  const now = Date.now();
+  const ev = (v, n, data, url = 'https://shop.example/pricing') => ({ schema: 1, site_id: 'demo', visitor_id: v, session_id: `${v}s`, event_id: `${v}_${n}`, ts: now - HOUR + n * MIN, url, data });
+  const a = `vmergea${now.toString(36)}`;
+  const b = `vmergeb${now.toString(36)}`;
+  assert.equal((await serverEvents(w, [ev(a, 1, { kind: 'pricing_view', count_7d: 1 })])).status, 200);
+  assert.equal((await serverEvents(w, [ev(b, 2, { kind: 'pricing_view', count_7d: 1 }), ev(b, 3, { kind: 'checkout_step', step: 'address' }, 'https://shop.example/checkout/address')])).status, 200);
+  const ids = async () => Promise.all([a, b].map(async (v) => (await api(w, `/v1/journeys/${v}`)).body?.profile_id));
+  const [pa, pb] = await waitFor(async () => { const x = await ids(); return x.every(Boolean) && x; }, { what: 'both profiles' });
+  await waitFor(async () => {
+    const p = (await predictions('&limit=500')).body.profiles;
+    return p.some((x) => x.profile_id === pa) && p.some((x) => x.profile_id === pb);
+  }, { what: 'both scored before the merge' });
+  const m = await api(w, '/v1/profiles/merge', { method: 'POST', body: JSON.stringify({ ids: [a, b] }) });
+  assert.equal(m.status, 200);
+  const winner = m.body.profile_id;
+  const loser = winner === pa ? pb : pa;
+  const merged = await waitFor(async () => {
+    const p = (await predictions('&limit=500')).body.profiles;
+    const row = p.find((x) => x.profile_id === winner);
+    return !p.some((x) => x.profile_id === loser) && row?.reasons.includes('viewed pricing 2 times') && row;
+  }, { timeout: 20_000, what: 'one row for the merged profile, with both pricing views' });
+  assert.ok(merged.reasons.includes('reached the address step'), merged.reasons.join('; '));
+  const d = await api(w, `/v1/profiles/${winner}`, { method: 'DELETE' });
+  assert.equal(d.status, 200);
+  const after = (await predictions('&limit=500')).body.profiles;
+  assert.ok(!after.some((x) => x.profile_id === winner || x.profile_id === loser));
+});
