@@ -15,9 +15,9 @@
 use serde::{Deserialize, Serialize};
 use touchline_shared::friction::{summarize, Summary, SETTLE_MS};
 use touchline_shared::predict::{
-    default_model, extract, score, train, Model, ModelKind, Row as TrainRow, Scored, Training,
-    L2_LAMBDA, MAX_FEATURE_EVENTS, MAX_ITERATIONS, MAX_TRAIN_ROWS, MIN_CONVERTERS,
-    MIN_NON_CONVERTERS,
+    default_model, extract, score, train, with_first_touch, Model, ModelKind, Row as TrainRow,
+    Scored, Training, L2_LAMBDA, MAX_FEATURE_EVENTS, MAX_ITERATIONS, MAX_TRAIN_ROWS,
+    MIN_CONVERTERS, MIN_NON_CONVERTERS,
 };
 use touchline_shared::rules::{on_prediction, Firing, Rule};
 use touchline_shared::schema::Event;
@@ -95,37 +95,65 @@ fn cached_model(state: &State, env: &Env, site: &str, now: i64) -> Model {
         .unwrap_or_else(default_model)
 }
 
+/// Meta key: the profile has ordered and its row is written; its features
+/// are frozen as they stood before the order, so appends skip the work.
+const FROZEN: &str = "predict_frozen";
+
+#[derive(Deserialize)]
+struct FirstRow {
+    first: Option<i64>,
+}
+
 /// Recomputes the profile's prediction row and decides the
 /// `predicted_intent` rules; returns what fired (the caller records the
-/// cooldowns and sends the signals).
+/// cooldowns and sends the signals). `recent` is the timeline the rules just
+/// read (the last 8 days, at most 2,000 events), so nothing is parsed twice;
+/// `None` (after a merge) reads the newest [`MAX_FEATURE_EVENTS`] events and
+/// thaws a frozen row.
 pub fn refresh(
     state: &State,
     env: &Env,
     profile_id: &str,
+    recent: Option<&[Stored]>,
     rules: &[Rule],
     cooldowns: &[(String, i64)],
     now: i64,
 ) -> worker::Result<Vec<Firing>> {
-    let rows: Vec<EventRow> = state
-        .storage()
-        .sql()
-        .exec(
-            "SELECT time, via, body FROM events ORDER BY time DESC, seq DESC LIMIT ?",
-            vec![SqlStorageValue::from(MAX_FEATURE_EVENTS as i64)],
-        )?
-        .to_array()?;
-    let timeline: Vec<Stored> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(Stored {
-                time: r.time,
-                via: Via::parse(&r.via),
-                event: serde_json::from_str::<Event>(&r.body).ok()?,
-            })
-        })
-        .collect();
-    let (Some(f), Some(summary)) = (extract(&timeline), summarize(&timeline)) else {
+    let sql = state.storage().sql();
+    let loaded: Vec<Stored>;
+    let timeline: &[Stored] = match recent {
+        Some(_) if meta(&sql, FROZEN).is_some() => return Ok(Vec::new()),
+        Some(t) => t,
+        None => {
+            sql.exec("DELETE FROM meta WHERE key = ?", vec![FROZEN.into()])?;
+            let rows: Vec<EventRow> = sql
+                .exec(
+                    "SELECT time, via, body FROM events ORDER BY time DESC, seq DESC LIMIT ?",
+                    vec![SqlStorageValue::from(MAX_FEATURE_EVENTS as i64)],
+                )?
+                .to_array()?;
+            loaded = rows
+                .iter()
+                .filter_map(|r| {
+                    Some(Stored {
+                        time: r.time,
+                        via: Via::parse(&r.via),
+                        event: serde_json::from_str::<Event>(&r.body).ok()?,
+                    })
+                })
+                .collect();
+            &loaded
+        }
+    };
+    let (Some(f), Some(summary)) = (extract(timeline), summarize(timeline)) else {
         return Ok(Vec::new());
+    };
+    let first: Vec<FirstRow> = sql
+        .exec("SELECT min(time) AS first FROM events", None)?
+        .to_array()?;
+    let f = match first.first().and_then(|r| r.first) {
+        Some(t) => with_first_touch(f, t),
+        None => f,
     };
     let model = cached_model(state, env, &f.site_id, now);
     let scored = score(&model, &f.features);
@@ -152,10 +180,16 @@ pub fn refresh(
         model: model_label(&model),
         updated_at: now,
     };
-    let env = env.clone();
+    let (env, converted) = (env.clone(), f.converted);
     state.wait_until(async move {
-        if let Err(e) = record.write(&env).await {
-            worker::console_error!("prediction row: {e}");
+        match record.write(&env).await {
+            Ok(()) if converted => {
+                if let Err(e) = set_meta(&sql, FROZEN, "1") {
+                    worker::console_error!("prediction row: {e}");
+                }
+            }
+            Ok(()) => {}
+            Err(e) => worker::console_error!("prediction row: {e}"),
         }
     });
     Ok(fired)

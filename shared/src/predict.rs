@@ -259,6 +259,14 @@ pub fn extract(timeline: &[Stored]) -> Option<Extracted> {
     })
 }
 
+/// Widens `e` to a first touch older than the timeline it was read from (a
+/// shell that reads only recent events passes the profile's first event time).
+pub fn with_first_touch(mut e: Extracted, first_time: i64) -> Extracted {
+    e.first_time = e.first_time.min(first_time);
+    e.features[N_FEATURES - 1] = e.as_of.saturating_sub(e.first_time).max(0) as f64 / DAY_MS as f64;
+    e
+}
+
 /// A raw value made safe and scaled: non-finite -> 0, clipped to `[0, cap]`.
 fn scaled(spec: &Spec, raw: f64) -> f64 {
     let v = if raw.is_finite() {
@@ -868,6 +876,20 @@ mod tests {
         );
         assert!(!f.converted);
         assert_eq!((f.first_time, f.as_of, f.events), (0, DAY_MS + 5 * MIN, 10));
+    }
+
+    #[test]
+    fn an_older_first_touch_widens_the_days_since_the_first_touch() {
+        let f = extract(&buyer_like()).expect("features");
+        let wide = with_first_touch(f.clone(), -2 * DAY_MS);
+        assert_eq!(wide.first_time, -2 * DAY_MS);
+        let days = wide.features[at("days_since_first_touch")];
+        assert!((days - (3 * DAY_MS + 5 * MIN) as f64 / DAY_MS as f64).abs() < 1e-12);
+        assert_eq!(
+            with_first_touch(f.clone(), 10 * DAY_MS),
+            f,
+            "a later time changes nothing"
+        );
     }
 
     #[test]
