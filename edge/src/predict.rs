@@ -10,7 +10,7 @@
 //! - [`train_all`] (the cron) and [`train_site`] (`POST /v1/model/train`)
 //!   fit the site's model on its rows and store it in D1 `models`.
 //! - Merged-away profiles are left out of every read (`merges`), erased ones
-//!   are deleted with [`forget`].
+//!   are deleted with the rest of the profile (`directory::erase`).
 
 use serde::{Deserialize, Serialize};
 use touchline_shared::friction::{summarize, Summary, SETTLE_MS};
@@ -252,17 +252,6 @@ impl Record {
             .await?;
         Ok(())
     }
-}
-
-/// Forgets the prediction rows of erased profiles.
-pub async fn forget(env: &Env, profile_ids: &[String]) -> Result<(), AppError> {
-    let list = serde_json::to_string(profile_ids).map_err(|e| AppError::Internal(e.to_string()))?;
-    env.d1(bindings::DB)?
-        .prepare("DELETE FROM predictions WHERE profile_id IN (SELECT value FROM json_each(?1))")
-        .bind(&[list.into()])?
-        .run()
-        .await?;
-    Ok(())
 }
 
 /// A site's model state, as the API and the dashboard show it.
