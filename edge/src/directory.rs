@@ -288,7 +288,10 @@ pub async fn erase(env: &Env, profile_id: &str) -> Result<Erased, AppError> {
             "DELETE FROM merges WHERE winner IN (SELECT value FROM json_each(?1)) \
              OR loser IN (SELECT value FROM json_each(?1))",
         )
-        .bind(&[list])?,
+        .bind(std::slice::from_ref(&list))?,
+        // Their predicted-intent rows (`predict.rs`).
+        db.prepare("DELETE FROM predictions WHERE profile_id IN (SELECT value FROM json_each(?1))")
+            .bind(&[list])?,
         db.prepare("DELETE FROM visitors WHERE visitor_id IN (SELECT value FROM json_each(?1))")
             .bind(&[js_list(&visitors)?])?,
     ])

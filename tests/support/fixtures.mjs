@@ -25,3 +25,13 @@ export const BROWSER_KINDS = KINDS.filter((k) => !SERVER_KINDS.includes(k));
 export function uniqueVisitor(prefix = 'v') {
   return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** A small seeded PRNG (mulberry32) for generated test data: same seed, same data. */
+export function prng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

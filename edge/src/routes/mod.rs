@@ -7,6 +7,7 @@ pub mod instagram;
 pub mod journeys;
 pub mod links;
 pub mod meta_webhook;
+pub mod predict;
 pub mod profiles;
 pub mod reports;
 pub mod signals;
