@@ -18,7 +18,9 @@
 //! are upserts by `event_id`.
 
 use serde::Deserialize;
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use worker::{Env, Result, SqlStorage, SqlStorageValue};
 
 use crate::bindings;
@@ -132,9 +134,34 @@ pub fn pending(sql: &SqlStorage) -> bool {
         .unwrap_or(true)
 }
 
+/// One drain at a time per Durable Object instance: concurrent appends would
+/// otherwise each read the same pending rows and write them to D1 again. A
+/// drain loops until nothing is pending, and its last check runs in the same
+/// synchronous turn as the release, so rows noted meanwhile are not left out.
+#[derive(Clone, Default)]
+pub struct Drainer(Rc<Cell<bool>>);
+
+impl Drainer {
+    /// Drains unless a drain is already running (which then does this work).
+    pub async fn drain(&self, env: &Env, sql: &SqlStorage) -> Result<()> {
+        if self.0.replace(true) {
+            return Ok(());
+        }
+        // Released however the drain ends (also if its future is dropped).
+        struct Release<'a>(&'a Cell<bool>);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        let _release = Release(&self.0);
+        drain(env, sql).await
+    }
+}
+
 /// Writes what is owed to D1 and clears it from the outbox; what fails stays
 /// for the next drain.
-pub async fn drain(env: &Env, sql: &SqlStorage) -> Result<()> {
+async fn drain(env: &Env, sql: &SqlStorage) -> Result<()> {
     for _ in 0..MAX_ROUNDS {
         let visitors = drain_visitors(env, sql).await?;
         let touched = drain_touches(env, sql).await?;

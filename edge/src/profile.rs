@@ -107,6 +107,8 @@ const OUTBOX_RETRY_MS: i64 = 5_000;
 pub struct Profile {
     state: State,
     env: Env,
+    /// Writes the visitor index and touches this profile owes (`derived.rs`).
+    drainer: derived::Drainer,
 }
 
 fn param(url: &worker::Url, name: &str) -> Option<String> {
@@ -122,7 +124,11 @@ impl DurableObject for Profile {
                 worker::console_error!("profile schema: {e}");
             }
         }
-        Self { state, env }
+        Self {
+            state,
+            env,
+            drainer: derived::Drainer::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -237,7 +243,7 @@ impl DurableObject for Profile {
         }
         // D1 rows owed by earlier appends, also of a profile merged since.
         let sql = self.state.storage().sql();
-        if let Err(e) = derived::drain(&self.env, &sql).await {
+        if let Err(e) = self.drainer.drain(&self.env, &sql).await {
             worker::console_error!("visitor index and touches kept in the outbox, retrying: {e}");
         }
         let profile = self.meta("id")?.unwrap_or_default();
@@ -685,6 +691,7 @@ impl Profile {
     /// alarm retries whatever this does not finish (`derived.rs`).
     fn drain_derived(&self) {
         let (env, sql) = (self.env.clone(), self.state.storage().sql());
+        let drainer = self.drainer.clone();
         let delay = env
             .var(bindings::OUTBOX_DRAIN_DELAY_MS)
             .ok()
@@ -694,7 +701,7 @@ impl Profile {
             if delay > 0 {
                 worker::Delay::from(std::time::Duration::from_millis(delay)).await;
             }
-            if let Err(e) = derived::drain(&env, &sql).await {
+            if let Err(e) = drainer.drain(&env, &sql).await {
                 worker::console_error!(
                     "visitor index and touches kept in the outbox, retrying: {e}"
                 );
