@@ -280,12 +280,14 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
       if (now >= end) break;
       if (now >= nextSample) {
         nextSample += sampleEvery;
-        // Not awaited in line: sampling must not stall the pacing.
-        pending.add(sampleMemory(Math.round((now - t0) / 1000)));
-        if (!midGc && now - t0 >= duration * 500 && inspector) {
-          midGc = true;
-          pending.add(v8Heap(inspector, true, `${w.url}/health`).then((h) => { f.v8_heap_after_gc_mb.middle = h?.used_mb ?? null; }));
-        }
+        // Not awaited in line: sampling must not stall the pacing. The
+        // inspector takes one session at a time, so the mid-run GC follows
+        // the sample rather than racing it.
+        const gcNow = !midGc && now - t0 >= duration * 500 && inspector;
+        if (gcNow) midGc = true;
+        pending.add(sampleMemory(Math.round((now - t0) / 1000)).then(async () => {
+          if (gcNow) f.v8_heap_after_gc_mb.middle = (await v8Heap(inspector, true, `${w.url}/health`))?.used_mb ?? null;
+        }));
       }
       // Pacing (not synchronisation): one request every 1/rate s.
       const due = t0 + (i * 1000) / rate;
