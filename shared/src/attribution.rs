@@ -1,6 +1,9 @@
 //! Attribution on landing: campaign parameters, ad click ids and the class of
 //! the referrer. Decided here so that the tracker and the edge always agree.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 /// Where a visit came from, judged by its referrer and click ids.

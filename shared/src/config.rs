@@ -2,6 +2,9 @@
 //! the page decisions that depend on them: URL patterns for pricing and
 //! checkout pages, and site-search parameters.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::attribution::query_pairs;
 use crate::engagement::{DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_MS};
 use crate::limits::{MAX_SLUG_LEN, MAX_TEXT_LEN};

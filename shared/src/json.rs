@@ -6,6 +6,9 @@
 //! fixture tests compare the two), writes integers by hand, and writes money
 //! (`f64`) with at most three decimals, which is all a price or order value needs.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::attribution::{Attribution, ReferrerClass};
 use crate::schema::*;
 
@@ -51,7 +54,12 @@ pub fn push_num(out: &mut String, v: f64) {
         push_u64(out, v as u64);
         return;
     }
-    let milli = (v * 1000.0).round() as u64;
+    // Rounded half away from zero (`f64::round` is std-only).
+    let scaled = v * 1000.0;
+    let mut milli = scaled as u64;
+    if scaled - milli as f64 >= 0.5 {
+        milli += 1;
+    }
     if neg && milli != 0 {
         out.push('-');
     }

@@ -2,6 +2,9 @@
 //! page loads, and the distinct products of a session (comparisons). Both are
 //! stored as short strings the shell puts in localStorage; both are bounded.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The window of the pricing count (ms).
 pub const PRICING_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Most pricing views remembered; older ones are forgotten first.

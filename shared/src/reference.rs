@@ -5,6 +5,9 @@
 //! in its `whatsapp_click` event. When an inbound message contains the token, the
 //! collector links that WhatsApp user to the visitor.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Prefix of every token.
 pub const TOKEN_PREFIX: &str = "tl-";
 /// Random bytes in a token (40 bits).

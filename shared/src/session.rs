@@ -1,5 +1,8 @@
 //! Visitor sessions: a session ends after 30 minutes without activity.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::limits::SESSION_TIMEOUT_MS;
 
 /// A session as the tracker keeps it between page loads.
@@ -28,7 +31,7 @@ impl Session {
         let mut s = self.id.clone();
         s.push('.');
         // Whole milliseconds; integer formatting keeps float code out of the wasm.
-        s.push_str(&(self.last_activity as i64).to_string());
+        crate::json::push_i64(&mut s, self.last_activity as i64);
         s
     }
 

@@ -2,6 +2,9 @@
 //! prefilled message with a reference token so that the collector can tie the
 //! chat that follows to this visitor.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::attribution::{host_of, percent_decode};
 
 /// True for `wa.me`, `api.whatsapp.com` (and `web.`/`chat.whatsapp.com`) and
