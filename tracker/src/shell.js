@@ -82,16 +82,20 @@ function send(id, beacon, body) {
   try {
     if (beacon && navigator.sendBeacon(endpoint, body)) return call(12, 0, [id, 1]);
   } catch (e) { /* fall back to fetch */ }
+  // The outcome goes to the core that sent the body (not to a later one).
+  var sender = core;
+  var done = function (status) { if (core == sender) call(12, 0, [id, status]); };
   fetch(endpoint, { method: 'POST', body: body, keepalive: true }).then(
-    function (res) { call(12, 0, [id, res.status]); },
-    function () { call(12, 0, [id, 0]); });
+    function (res) { done(res.status); },
+    function () { done(0); });
 }
 
 function digest(kind, value) {
+  var sender = core;
   crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)).then(function (buf) {
     var hex = '';
     new Uint8Array(buf).forEach(function (b) { hex += (b + 256).toString(16).slice(1); });
-    call(13, [kind, hex]);
+    if (core == sender) call(13, [kind, hex]);
   }, function () { /* no Web Crypto: not tracked */ });
 }
 
