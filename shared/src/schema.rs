@@ -217,7 +217,10 @@ pub struct Custom {
     /// Event name, a slug.
     pub name: String,
     /// Flat properties.
-    #[serde(default, skip_serializing_if = "alloc::collections::BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "alloc::collections::BTreeMap::is_empty"
+    )]
     pub props: alloc::collections::BTreeMap<String, Scalar>,
 }
 

@@ -101,7 +101,8 @@ pub struct Tracker {
     allowed: bool,
     visitor_id: String,
     seq: u32,
-    pending: Vec<Event>,
+    /// Events (JSON) waiting for the next batch.
+    pending: Vec<String>,
     page: Page,
     attempt: u32,
     scan_sections: bool,
@@ -121,7 +122,7 @@ pub struct Tracker {
     out: String,
 }
 
-fn valid_id(v: &String) -> bool {
+fn valid_id(v: &str) -> bool {
     !v.is_empty() && v.len() <= MAX_ID_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
@@ -170,11 +171,8 @@ impl Tracker {
     fn dispatch(&mut self, op: u32) {
         match op {
             COMMAND => self.command(),
-            NAVIGATED => {
-                if self.s(S_HREF) != self.page.url {
-                    let referrer = self.page.url.clone();
-                    self.begin_page(referrer);
-                }
+            NAVIGATED if self.s(S_HREF) != self.page.url => {
+                self.begin_page(self.page.url.clone());
             }
             SHOWN => self.begin_page(self.s(S_REFERRER).to_owned()),
             // Leaving (or entering the back/forward cache): report, then beacon.
@@ -205,7 +203,10 @@ impl Tracker {
                 self.measure();
             }
             CLICK => self.clicked(),
-            STEP => self.checkout_step(&self.s(S_OP).to_owned()),
+            STEP => {
+                let step = self.s(S_OP).to_owned();
+                self.checkout_step(&step);
+            }
             TIMER => match self.s(S_OP) {
                 "f" => {
                     self.flush_timer = false;
@@ -361,7 +362,7 @@ impl Tracker {
     /// Tracking becomes allowed: read (or create) the visitor id.
     fn allow(&mut self) {
         self.allowed = true;
-        self.visitor_id = match self.get(KEY_VISITOR).filter(valid_id) {
+        self.visitor_id = match self.get(KEY_VISITOR).filter(|v| valid_id(v)) {
             Some(v) => v,
             None => {
                 let v = self.random_id::<16>("v");
@@ -369,10 +370,7 @@ impl Tracker {
                 v
             }
         };
-        self.seq = self
-            .get(KEY_SEQ)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        self.seq = self.get(KEY_SEQ).and_then(|s| s.parse().ok()).unwrap_or(0);
     }
 
     /// One page command: texts are the name, the argument when it is text,
@@ -656,7 +654,9 @@ impl Tracker {
         // Focus can change without an event (a popup): the call carries it.
         self.focus_changed();
         let now = self.now();
-        if let Some((engaged_ms, total_ms)) = self.page.dwell.as_mut().and_then(|d| d.take_report(now)) {
+        if let Some((engaged_ms, total_ms)) =
+            self.page.dwell.as_mut().and_then(|d| d.take_report(now))
+        {
             self.track(EventData::Engagement(Engagement {
                 engaged_ms,
                 total_ms,
@@ -732,8 +732,9 @@ impl Tracker {
         self.seq = self.seq.wrapping_add(1);
         self.set(KEY_SEQ, number(self.seq as u64));
         let referrer = match data {
-            EventData::PageView(_) => Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
-                .filter(|r| r.contains(':')),
+            EventData::PageView(_) => {
+                Some(truncate(self.page.referrer.clone(), MAX_URL_LEN)).filter(|r| r.contains(':'))
+            }
             _ => None,
         };
         let event = Event {
@@ -748,7 +749,7 @@ impl Tracker {
             referrer,
             data,
         };
-        self.pending.push(event);
+        self.pending.push(event.to_json());
         if self.pending.len() >= FLUSH_AT_EVENTS {
             self.flush(self.n(N_VISIBLE) != 1.0);
         } else {
@@ -782,7 +783,7 @@ impl Tracker {
                 self.remove(KEY_QUEUE);
             }
         }
-        events.extend(self.pending.drain(..).map(|e| e.to_json()));
+        events.append(&mut self.pending);
         if events.is_empty() {
             return;
         }
@@ -800,7 +801,7 @@ impl Tracker {
 
     /// A body's fate: numbers are its id and the response status (0: network
     /// error; 1: a beacon the browser accepted, whose outcome is unknown).
-    fn sent(&mut self, /* numbers: id, status */) {
+    fn sent(&mut self /* numbers: id, status */) {
         let (id, status) = (self.n(N_OP), self.n(N_OP + 1));
         let Some(i) = self.in_flight.iter().position(|(b, _)| *b as f64 == id) else {
             return;
@@ -809,7 +810,7 @@ impl Tracker {
         if status == 1.0 {
             return;
         }
-        let status = (status >= 100.0 && status < 600.0).then_some(status as u16);
+        let status = (100.0..600.0).contains(&status).then_some(status as u16);
         match outcome(status) {
             Outcome::Done => {
                 self.attempt = 0;

@@ -790,15 +790,30 @@ fn garbage_passed_to_every_public_call_throws_nothing() {
             }
         }
         if round == 0 {
-            for opts in ["", "\u{0}\u{ffff}", "\x1f", "\x1f\x1f\x1f", ENDPOINT, "x\x1f"] {
+            for opts in [
+                "",
+                "\u{0}\u{ffff}",
+                "\x1f",
+                "\x1f\x1f\x1f",
+                ENDPOINT,
+                "x\x1f",
+            ] {
                 touchline_tracker::start(opts);
             }
-            start_with(&[("idle-ms", "lots"), ("checkout", "=,a=,=b"), ("pricing", "")]);
+            start_with(&[
+                ("idle-ms", "lots"),
+                ("checkout", "=,a=,=b"),
+                ("pricing", ""),
+            ]);
         }
     }
     // The core itself, with every operation and nonsense texts and numbers.
     let mut core = touchline_tracker::Tracker::default();
-    let texts = ["", "\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f", "\u{0}\x1e\u{ffff}"];
+    let texts = [
+        "",
+        "\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f",
+        "\u{0}\x1e\u{ffff}",
+    ];
     let nums: [&[f64]; 3] = [&[], &[f64::NAN; 20], &[-1.0e308, f64::INFINITY, 1.0, 0.5]];
     for op in 0..20 {
         for t in texts {
@@ -857,7 +872,10 @@ fn batches_are_split_under_the_body_and_count_limits_and_lose_nothing() {
     let events: Vec<String> = (0..250)
         .map(|i| {
             Reflect::set(&one, &"event_id".into(), &format!("e{i}").into()).expect("set");
-            JSON::stringify(&one).expect("JSON").as_string().expect("text")
+            JSON::stringify(&one)
+                .expect("JSON")
+                .as_string()
+                .expect("text")
         })
         .collect();
     assert!(events[0].len() > 1800);
