@@ -12,14 +12,13 @@ use touchline_shared::config::{clean_text, slug, Config};
 use touchline_shared::consent::{parse_consent, Privacy};
 use touchline_shared::delivery::{self, backoff_ms, outcome, Outcome};
 use touchline_shared::engagement::Dwell;
-use touchline_shared::json::push_u64;
+use touchline_shared::json::{push_u64, write_event, Envelope, Obj};
 use touchline_shared::limits::{MAX_ID_LEN, MAX_TEXT_LEN, MAX_URL_LEN};
 use touchline_shared::normalize::{hex, normalize_email, normalize_phone};
 use touchline_shared::pricing::{record_pricing_view, record_product_view};
-use touchline_shared::schema::*;
 use touchline_shared::scroll::{depth_pct, ScrollDepth};
 use touchline_shared::session::Session;
-use touchline_shared::{reference, walink, Attribution, Event, EventData, SCHEMA_VERSION};
+use touchline_shared::{reference, walink, Attribution, SCHEMA_VERSION};
 use wasm_bindgen::prelude::*;
 
 use crate::transport::{bodies, KEY_DROPPED, KEY_QUEUE};
@@ -124,6 +123,16 @@ pub struct Tracker {
 
 fn valid_id(v: &str) -> bool {
     !v.is_empty() && v.len() <= MAX_ID_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// An event's `data` object: its kind, then members written by `f`.
+fn data(kind: &str, f: impl FnOnce(&mut Obj<'_>)) -> String {
+    let mut out = String::new();
+    let mut o = Obj::open(&mut out);
+    o.str("kind", kind);
+    f(&mut o);
+    o.close();
+    out
 }
 
 fn number(n: u64) -> String {
@@ -400,7 +409,7 @@ impl Tracker {
             "search" => {
                 let q = text(self, 8).or(arg).map(|q| clean_text(&q, MAX_TEXT_LEN));
                 if let Some(query) = q.filter(|q| !q.is_empty()) {
-                    self.track(EventData::Search(Search { query }));
+                    self.search(&query);
                 }
             }
             "identify" => {
@@ -457,11 +466,12 @@ impl Tracker {
             self.failures += 1;
             return;
         }
-        self.track(EventData::Order(Order {
-            order_id: truncate(order_id, MAX_ID_LEN),
-            value,
-            currency,
-            payment_method: payment.and_then(|p| slug(&p)),
+        let payment = payment.and_then(|p| slug(&p));
+        self.track(data("order", |o| {
+            o.str("order_id", &truncate(order_id, MAX_ID_LEN));
+            o.num("value", value);
+            o.str("currency", &currency);
+            o.opt_str("payment_method", &payment);
         }));
         // An order is worth sending at once.
         self.flush(false);
@@ -488,19 +498,12 @@ impl Tracker {
         if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
             return;
         }
-        let h = Some(h.to_ascii_lowercase());
-        let data = if self.s(S_OP) == "e" {
-            Identify {
-                email_sha256: h,
-                phone_sha256: None,
-            }
+        let key = if self.s(S_OP) == "e" {
+            "email_sha256"
         } else {
-            Identify {
-                email_sha256: None,
-                phone_sha256: h,
-            }
+            "phone_sha256"
         };
-        self.track(EventData::Identify(data));
+        self.track(data("identify", |o| o.str(key, &h.to_ascii_lowercase())));
     }
 
     // ---- page views
@@ -524,14 +527,16 @@ impl Tracker {
         if !self.allowed {
             return;
         }
-        let title = clean_text(self.s(S_TITLE), MAX_TEXT_LEN);
+        let title = Some(clean_text(self.s(S_TITLE), MAX_TEXT_LEN)).filter(|t| !t.is_empty());
         let attribution = Attribution::from_landing(&self.page.url, &self.page.referrer);
-        self.track(EventData::PageView(PageView {
-            title: (!title.is_empty()).then_some(title),
-            attribution,
+        self.track(data("page_view", |o| {
+            o.opt_str("title", &title);
+            if !attribution.is_empty() {
+                attribution.write(o.key("attribution"));
+            }
         }));
         if let Some(query) = self.config.search_query(&self.page.url.clone()) {
-            self.track(EventData::Search(Search { query }));
+            self.search(&query);
         }
         let sku = self.s(S_SKU).to_owned();
         if !sku.is_empty() {
@@ -544,7 +549,7 @@ impl Tracker {
             let stored = self.get(KEY_PRICING).unwrap_or_default();
             let (stored, count_7d) = record_pricing_view(&stored, now as i64);
             self.set(KEY_PRICING, stored);
-            self.track(EventData::PricingView(PricingView { count_7d }));
+            self.track(data("pricing_view", |o| o.int("count_7d", count_7d as i64)));
         }
         let meta_step = self.s(S_STEP).to_owned();
         if !meta_step.is_empty() {
@@ -575,11 +580,7 @@ impl Tracker {
             }
         }
         for (container, depth_pct) in finals {
-            self.track(EventData::Scroll(Scroll {
-                depth_pct,
-                milestone: None,
-                container,
-            }));
+            self.scroll(depth_pct, None, &container);
         }
     }
 
@@ -601,14 +602,17 @@ impl Tracker {
         let currency = currency
             .map(|c| c.to_ascii_uppercase())
             .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()));
-        self.track(EventData::ProductView(ProductView {
-            sku,
-            name: name
-                .map(|n| clean_text(&n, MAX_TEXT_LEN))
-                .filter(|n| !n.is_empty()),
-            price: Some(price).filter(|p| p.is_finite() && *p >= 0.0 && *p <= 1.0e10),
-            currency,
-            distinct_in_session: Some(n),
+        let name = name
+            .map(|n| clean_text(&n, MAX_TEXT_LEN))
+            .filter(|n| !n.is_empty());
+        self.track(data("product_view", |o| {
+            o.str("sku", &sku);
+            o.opt_str("name", &name);
+            if price.is_finite() && (0.0..=1.0e10).contains(&price) {
+                o.num("price", price);
+            }
+            o.opt_str("currency", &currency);
+            o.int("distinct_in_session", n as i64);
         }));
     }
 
@@ -618,8 +622,8 @@ impl Tracker {
         if self.page.steps.contains(&step) {
             return;
         }
-        self.page.steps.push(step.clone());
-        self.track(EventData::CheckoutStep(CheckoutStep { step }));
+        self.track(data("checkout_step", |o| o.str("step", &step)));
+        self.page.steps.push(step);
     }
 
     /// A click on a link (its resolved href): WhatsApp links get a reference
@@ -632,9 +636,9 @@ impl Tracker {
         let token = reference::token_from_bytes(&self.random_bytes());
         let target = walink::decorate(&href, &token);
         self.effect(&["l", &target]);
-        self.track(EventData::WhatsappClick(WhatsappClick {
-            target: truncate(target, MAX_URL_LEN),
-            reference: Some(token),
+        self.track(data("whatsapp_click", |o| {
+            o.str("target", &truncate(target, MAX_URL_LEN));
+            o.str("reference", &token);
         }));
     }
 
@@ -657,9 +661,9 @@ impl Tracker {
         if let Some((engaged_ms, total_ms)) =
             self.page.dwell.as_mut().and_then(|d| d.take_report(now))
         {
-            self.track(EventData::Engagement(Engagement {
-                engaged_ms,
-                total_ms,
+            self.track(data("engagement", |o| {
+                o.int("engaged_ms", engaged_ms as i64);
+                o.int("total_ms", total_ms as i64);
             }));
         }
     }
@@ -676,11 +680,7 @@ impl Tracker {
             let max = self.page.scroll.max;
             for m in news {
                 self.page.scroll.reported = max;
-                self.track(EventData::Scroll(Scroll {
-                    depth_pct: max,
-                    milestone: Some(m),
-                    container: None,
-                }));
+                self.scroll(max, Some(m), &None);
             }
         }
         let names = self.texts.get(S_OP..).unwrap_or_default().to_vec();
@@ -702,12 +702,9 @@ impl Tracker {
             if !news.is_empty() {
                 s.reported = max;
             }
+            let name = Some(name);
             for m in news {
-                self.track(EventData::Scroll(Scroll {
-                    depth_pct: max,
-                    milestone: Some(m),
-                    container: Some(name.clone()),
-                }));
+                self.scroll(max, Some(m), &name);
             }
         }
     }
@@ -722,34 +719,47 @@ impl Tracker {
         session.id
     }
 
-    /// Queues one event, stamped with ids, time and sequence; nothing at all
-    /// happens while tracking is not allowed.
-    fn track(&mut self, data: EventData) {
+    fn search(&mut self, query: &str) {
+        self.track(data("search", |o| o.str("query", query)));
+    }
+
+    fn scroll(&mut self, depth_pct: u8, milestone: Option<u8>, container: &Option<String>) {
+        self.track(data("scroll", |o| {
+            o.int("depth_pct", depth_pct as i64);
+            if let Some(m) = milestone {
+                o.int("milestone", m as i64);
+            }
+            o.opt_str("container", container);
+        }));
+    }
+
+    /// Queues one event (its `data` object as JSON), stamped with ids, time
+    /// and sequence; nothing at all happens while tracking is not allowed.
+    fn track(&mut self, data: String) {
         if !self.allowed {
             return;
         }
         let session_id = self.session_id();
         self.seq = self.seq.wrapping_add(1);
         self.set(KEY_SEQ, number(self.seq as u64));
-        let referrer = match data {
-            EventData::PageView(_) => {
-                Some(truncate(self.page.referrer.clone(), MAX_URL_LEN)).filter(|r| r.contains(':'))
-            }
-            _ => None,
-        };
-        let event = Event {
+        // Only a page view carries the referrer.
+        let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
+            .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && r.contains(':'));
+        let event_id = self.random_id::<8>("e");
+        let url = truncate(self.s(S_HREF).to_owned(), MAX_URL_LEN);
+        let envelope = Envelope {
             schema: SCHEMA_VERSION,
-            site_id: self.site_id.clone(),
-            visitor_id: self.visitor_id.clone(),
-            session_id,
-            event_id: self.random_id::<8>("e"),
+            site_id: &self.site_id,
+            visitor_id: &self.visitor_id,
+            session_id: &session_id,
+            event_id: &event_id,
             ts: self.now() as i64,
             seq: self.seq,
-            url: truncate(self.s(S_HREF).to_owned(), MAX_URL_LEN),
-            referrer,
-            data,
+            url: &url,
+            referrer: &referrer,
         };
-        self.pending.push(event.to_json());
+        let event = write_event(&envelope, &data);
+        self.pending.push(event);
         if self.pending.len() >= FLUSH_AT_EVENTS {
             self.flush(self.n(N_VISIBLE) != 1.0);
         } else {
