@@ -59,7 +59,8 @@ fn flag(v: &str) -> bool {
 }
 
 fn ms(v: &str, min: f64) -> Option<f64> {
-    let n = v.trim_ascii().parse::<u32>().ok()? as f64;
+    let n = crate::json::parse_i64(v.trim_ascii())?;
+    let n = u32::try_from(n).ok()? as f64;
     (n >= min).then_some(n)
 }
 

@@ -19,7 +19,7 @@ pub const MAX_SESSION_PRODUCTS: usize = 20;
 pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
     let mut times: Vec<i64> = stored
         .split(',')
-        .filter_map(|t| t.parse::<i64>().ok())
+        .filter_map(crate::json::parse_i64)
         .filter(|t| now - *t < PRICING_WINDOW_MS)
         .collect();
     times.push(now);

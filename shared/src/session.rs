@@ -19,7 +19,7 @@ impl Session {
     pub fn parse(stored: &str) -> Option<Session> {
         let (id, last) = stored.rsplit_once('.')?;
         // Integer parsing: float parsing would add kilobytes to the wasm.
-        let last_activity = last.parse::<i64>().ok()? as f64;
+        let last_activity = crate::json::parse_i64(last)? as f64;
         (!id.is_empty()).then(|| Session {
             id: id.to_owned(),
             last_activity,

@@ -12,7 +12,7 @@ use touchline_shared::config::{clean_text, slug, Config};
 use touchline_shared::consent::{parse_consent, Privacy};
 use touchline_shared::delivery::{self, backoff_ms, outcome, Outcome};
 use touchline_shared::engagement::Dwell;
-use touchline_shared::json::{push_u64, write_event, Envelope, Obj};
+use touchline_shared::json::{parse_i64, push_u64, write_event, Envelope, Obj};
 use touchline_shared::limits::{MAX_ID_LEN, MAX_TEXT_LEN, MAX_URL_LEN};
 use touchline_shared::normalize::{hex, normalize_email, normalize_phone};
 use touchline_shared::pricing::{record_pricing_view, record_product_view};
@@ -133,6 +133,10 @@ fn data(kind: &str, f: impl FnOnce(&mut Obj<'_>)) -> String {
     f(&mut o);
     o.close();
     out
+}
+
+fn stored_u32(s: &str) -> Option<u32> {
+    u32::try_from(parse_i64(s)?).ok()
 }
 
 fn number(n: u64) -> String {
@@ -379,7 +383,7 @@ impl Tracker {
                 v
             }
         };
-        self.seq = self.get(KEY_SEQ).and_then(|s| s.parse().ok()).unwrap_or(0);
+        self.seq = self.get(KEY_SEQ).and_then(|s| stored_u32(&s)).unwrap_or(0);
     }
 
     /// One page command: texts are the name, the argument when it is text,
@@ -857,7 +861,7 @@ impl Tracker {
         if dropped > 0 {
             let before: u32 = self
                 .get(KEY_DROPPED)
-                .and_then(|s| s.parse().ok())
+                .and_then(|s| stored_u32(&s))
                 .unwrap_or(0);
             self.set(KEY_DROPPED, number(before.saturating_add(dropped) as u64));
         }
