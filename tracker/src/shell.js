@@ -43,14 +43,17 @@ function meta(name) {
 function call(op, texts, nums) {
   if (!core) return;
   try {
-    var el = d.querySelector('[' + ATTR + 'sku]');
-    var product = function (m, a) { return meta(m) || attr(el, ATTR + a); };
+    // The page's markup matters only to what may begin a page view (start,
+    // commands, navigations, back/forward restores): not read on every frame.
+    var markup = op < 4;
+    var el = markup && d.querySelector('[' + ATTR + 'sku]');
+    var product = function (m, a) { return markup && (meta(m) || attr(el, ATTR + a)); };
     var c = w.crypto;
     var r = c && c.getRandomValues ? c.getRandomValues(new Uint32Array(4)) : [0, 0, 0, 0].map(function () { return Math.random() * 4294967296; });
     var out = core.on(op, [
       location.href, location.pathname, d.referrer, d.title,
-      meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
-      meta('checkout-step'),
+      markup && meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
+      markup && meta('checkout-step'),
     ].concat(texts || []).map(text).join(SEP), [
       Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
       parseFloat(product('price', 'price')),
@@ -106,11 +109,14 @@ function request() {
 
 function metrics(op) {
   var names = [];
-  var nums = [scrollY, innerHeight, d.documentElement.scrollHeight, d.readyState == 'complete'];
-  dirty.forEach(function (el) {
-    names.push(el.getAttribute(ATTR + 'scroll'));
-    nums.push(el.scrollTop, el.clientHeight, el.scrollHeight);
-  });
+  var nums = [];
+  try {
+    nums = [scrollY, innerHeight, d.documentElement.scrollHeight, d.readyState == 'complete'];
+    dirty.forEach(function (el) {
+      names.push(el.getAttribute(ATTR + 'scroll'));
+      nums.push(el.scrollTop, el.clientHeight, el.scrollHeight);
+    });
+  } catch (e) { /* measured as nothing */ }
   dirty = [];
   call(op, names, nums);
 }
@@ -146,6 +152,12 @@ function activity() {
 }
 
 function handle(e) {
+  try {
+    dispatch(e);
+  } catch (err) { /* never into the page */ }
+}
+
+function dispatch(e) {
   var type = e.type;
   var target = e.target;
   if (type == 'pagehide') {

@@ -58,7 +58,8 @@ const ONLINE: u32 = 14;
 
 // The context every call carries. Texts: location.href, location.pathname,
 // document.referrer, document.title, then the page's markup (touchline:page,
-// the product's sku, name, currency, touchline:checkout-step); the
+// the product's sku, name, currency, touchline:checkout-step; empty for
+// the operations after SHOWN, which cannot begin a page view); the
 // operation's own texts follow.
 const S_HREF: usize = 0;
 const S_PATH: usize = 1;
