@@ -201,14 +201,17 @@ pub fn host_of(url: &str) -> &str {
     // A byte scan rather than `str::find(&str)`: the substring searcher
     // costs kilobytes in the wasm tracker.
     let rest = match url.as_bytes().windows(3).position(|w| w == b"://") {
-        Some(i) => &url[i + 3..],
+        // `get`, not indexing (these are ASCII positions): a slice that
+        // cannot panic keeps core's char-boundary panic, and the Unicode
+        // tables its message needs, out of the wasm tracker.
+        Some(i) => url.get(i + 3..).unwrap_or(""),
         None => return "",
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
+    let authority = rest.get(..end).unwrap_or(rest);
     let host = authority.rsplit('@').next().unwrap_or(authority);
     match host.rfind(':') {
-        Some(i) if !host.ends_with(']') => &host[..i],
+        Some(i) if !host.ends_with(']') => host.get(..i).unwrap_or(host),
         _ => host,
     }
 }

@@ -11,6 +11,9 @@
 //! the modules the wasm tracker uses; the edge turns `std` on (through
 //! `validate`).
 #![cfg_attr(not(feature = "std"), no_std)]
+// In the tracker's build, no `&text[a..b]`: its char-boundary panic pulls
+// formatting and Unicode tables (~2.7 KB brotli) into the wasm; use `get`.
+#![cfg_attr(not(feature = "std"), deny(clippy::string_slice))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -13,6 +13,7 @@
 //! formatting or panic messages are shipped. The feature `std` (on for this
 //! crate's own tests) leaves panics to the standard library.
 #![cfg_attr(not(feature = "std"), no_std)]
+#![deny(clippy::string_slice)]
 #![deny(missing_docs)]
 
 extern crate alloc;
