@@ -110,8 +110,6 @@ pub struct Tracker {
     retry_timer: bool,
     in_flight: Vec<(u32, Vec<String>)>,
     next_body: u32,
-    /// Failures that degraded to "not tracked" (dropped bodies, bad input).
-    failures: u32,
     rng: u64,
     /// This call's texts and numbers.
     texts: Vec<String>,
@@ -468,7 +466,6 @@ impl Tracker {
         };
         let currency = currency.unwrap_or_default().to_ascii_uppercase();
         if !value.is_finite() || value < 0.0 || currency.len() != 3 {
-            self.failures += 1;
             return;
         }
         let payment = payment.and_then(|p| slug(&p));
@@ -816,7 +813,7 @@ impl Tracker {
 
     /// A body's fate: numbers are its id and the response status (0: network
     /// error; 1: a beacon the browser accepted, whose outcome is unknown).
-    fn sent(&mut self /* numbers: id, status */) {
+    fn sent(&mut self) {
         let (id, status) = (self.n(N_OP), self.n(N_OP + 1));
         let Some(i) = self.in_flight.iter().position(|(b, _)| *b as f64 == id) else {
             return;
@@ -833,7 +830,8 @@ impl Tracker {
                     self.schedule_flush();
                 }
             }
-            Outcome::Drop => self.failures += 1,
+            // The collector will never take this body: it is dropped.
+            Outcome::Drop => {}
             Outcome::Retry => {
                 if !self.allowed {
                     return;
