@@ -17,7 +17,9 @@ pub struct Session {
 impl Session {
     /// Reads the stored form `"<id>.<last_activity>"`; `None` when unreadable.
     pub fn parse(stored: &str) -> Option<Session> {
-        let (id, last) = stored.rsplit_once('.')?;
+        // A byte scan: `rsplit_once` pulls a char searcher into the wasm.
+        let dot = stored.bytes().rposition(|b| b == b'.')?;
+        let (id, last) = (stored.get(..dot)?, stored.get(dot + 1..)?);
         // Integer parsing: float parsing would add kilobytes to the wasm.
         let last_activity = crate::json::parse_i64(last)? as f64;
         (!id.is_empty()).then(|| Session {
