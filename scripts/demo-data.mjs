@@ -158,6 +158,35 @@ async function seedPerson() {
   ] }, EVENTS_KEY);
 }
 
+// An Instagram click-to-Direct ad three days ago, the chat link opened in
+// Instagram's in-app browser, and an order today (Instagram's "watched, bought later").
+const IG_AD = { id: '120210000000077', title: 'Festive kurtas, now on reels' };
+async function instagramPerson() {
+  const igsid = '990000000000777';
+  const t0 = NOW - 3 * DAY - 2 * HOUR;
+  const dm = (mid, at, text, referral) => ({ sender: { id: igsid }, recipient: { id: '17800000000000001' }, timestamp: at,
+    message: { mid, text, ...(referral ? { referral } : {}) } });
+  const body = JSON.stringify({ object: 'instagram', entry: [{ id: '17800000000000001', time: t0, messaging: [
+    dm('DEMO_IG_MID_1', t0, 'Is the blue kurta still available?', { ad_id: IG_AD.id, source: 'ADS', type: 'OPEN_THREAD', ads_context_data: { ad_title: IG_AD.title } }),
+    dm('DEMO_IG_MID_2', t0 + 2 * MIN, 'Is COD available?'),
+  ] }] });
+  const res = await fetch(`${URL_}/webhooks/instagram`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}` },
+    body,
+  });
+  if (!res.ok) throw new Error(`instagram webhook: HTTP ${res.status}`);
+  const v = 'vdemoig01';
+  const at = NOW - HOUR;
+  let n = 0;
+  const ev = (time, data, extra = {}) => ({ schema: 1, site_id: SITE, visitor_id: v, event_id: `${v}_${n++}`, ts: time, data, ...extra });
+  await call('/v1/events', { events: [
+    ev(at, { kind: 'page_view', title: 'Cotton Kurta', attribution: { referrer_class: 'instagram' } }, { url: `${URL_}/products/kurta`, person: { igsid } }),
+    ev(at + 2000, { kind: 'product_view', sku: 'KURTA-001', name: 'Cotton Kurta', price: 1499, currency: 'INR' }, { url: `${URL_}/products/kurta` }),
+    ev(at + 6 * MIN, { kind: 'order', order_id: 'ORD-DEMO-IG-1', value: 1499, currency: 'INR', payment_method: 'cod' }, { url: `${URL_}/checkout/confirmation`, person: { igsid } }),
+  ] }, EVENTS_KEY);
+}
+
 async function main() {
   const seeded = await fetch(`${URL_}/v1/profiles/${SEED_WA}/timeline?limit=1`, { headers: { authorization: `Bearer ${API_KEY}` } });
   if (seeded.status === 401) throw new Error('the API key was refused: set TOUCHLINE_API_KEY');
@@ -173,6 +202,7 @@ async function main() {
     events += evs.length;
   }
   await seedPerson();
+  await instagramPerson();
   const days = [...Array(7).keys()].map((d) => new Date(NOW - d * DAY).toISOString().slice(0, 10));
   const spend = days.flatMap((day) => [
     { campaign: ADS.kurta.source_id, day, amount: 900 + Math.round(rnd() * 300), currency: 'INR' },
@@ -182,7 +212,8 @@ async function main() {
     { campaign: 'brand_discount', day, amount: 300 + Math.round(rnd() * 100), currency: 'INR' },
   ]);
   await call('/v1/spend', { spend }, API_KEY);
-  console.log(`demo data: ${PEOPLE} people, ${events} events, ${spend.length} spend lines, and the seed journey (wa_id ${SEED_WA}, order ORD-SEED-1)`);
+  await call('/v1/spend', { spend: days.map((day) => ({ campaign: IG_AD.id, day, amount: 350, currency: 'INR' })) }, API_KEY);
+  console.log(`demo data: ${PEOPLE} people, ${events} events, ${spend.length} spend lines, the seed journey (wa_id ${SEED_WA}, order ORD-SEED-1) and an Instagram click-to-Direct journey (ig:990000000000777, order ORD-DEMO-IG-1)`);
 }
 
 main().catch((e) => { console.error(`demo data failed: ${e.message}`); process.exit(1); });

@@ -40,7 +40,11 @@ fi
 # node_modules, reinstalled only when package-lock.json changed.
 stamp=node_modules/.touchline-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+if [ -L node_modules ]; then
+  # A worktree borrowing another checkout's packages: `npm ci` would empty the
+  # shared copy under everyone using it, so leave it alone.
+  log "node_modules is a link; not reinstalling"
+elif [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"

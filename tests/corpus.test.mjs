@@ -45,6 +45,7 @@ const webhookReq = (body, signature = sign(body)) => ({
   headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-hub-signature-256': signature }) },
   body,
 });
+const igReq = (body, signature = sign(body)) => ({ ...webhookReq(body, signature), path: '/webhooks/instagram' });
 const keyed = (key) => (key === null ? {} : { authorization: `Bearer ${key}` });
 const linksReq = (body, key) => ({ path: '/v1/links', headers: { 'content-type': 'application/json', ...keyed(key) }, body });
 const getReq = (path, key) => ({ method: 'GET', path, headers: keyed(key) });
@@ -192,7 +193,26 @@ function corpus() {
   add('webhook', 'signed invalid UTF-8', { req: webhookReq(Buffer.concat([enc('{"object":"whatsapp_business_account","entry":[],"x":"'), Buffer.from([0xff, 0xc3]), enc('"}')])), status: 400, code: 'malformed_webhook', message: /not JSON/ });
   add('webhook', 'a 3 MiB + 1 body', { req: webhookReq('x'.repeat(3 * 1024 * 1024 + 1), 'sha256=0'), status: 413, code: 'payload_too_large', message: /3145728/ });
 
+  // POST /webhooks/instagram
+  {
+    const igsid = `98${Date.now().toString().slice(-9)}${Math.floor(Math.random() * 1e4)}`;
+    const body = JSON.stringify({ object: 'instagram', entry: [{ id: '17800000000000001', time: Date.now(), messaging: [
+      { sender: { id: igsid }, recipient: { id: '17800000000000001' }, timestamp: Date.now(), message: { mid: `TEST_IG_${igsid}`, text: 'hi' } }] }] });
+    const stored = [`ig:${igsid}`];
+    add('instagram', 'no signature', { req: igReq(body, null), status: 401, code: 'bad_signature', message: /missing/, waIds: stored });
+    add('instagram', 'signed with another secret', { req: igReq(body, sign(body, 'not-the-app-secret')), status: 401, code: 'bad_signature', message: /does not match/, waIds: stored });
+    add('instagram', 'a body changed by one byte after signing', { req: igReq(body.replace('"hi"', '"hI"'), sign(body)), status: 401, code: 'bad_signature', message: /does not match/, waIds: stored });
+  }
+  add('instagram', 'signed truncated JSON', { req: igReq('{"object":"instagram","entry":[{'), status: 400, code: 'malformed_webhook', message: /not JSON/ });
+  add('instagram', 'signed JSON nested 5,000 levels deep', { req: igReq(`{"object":"instagram","entry":${'['.repeat(5000)}${']'.repeat(5000)}}`), status: 400, code: 'malformed_webhook', message: /recursion limit/ });
+  add('instagram', 'signed, entry is a string', { req: igReq('{"object":"instagram","entry":"x"}'), status: 400, code: 'malformed_webhook', message: /entry/ });
+  add('instagram', 'a 3 MiB + 1 body', { req: igReq('x'.repeat(3 * 1024 * 1024 + 1), 'sha256=0'), status: 413, code: 'payload_too_large', message: /3145728/ });
+
   // POST /v1/links
+  add('links', 'an ig.me link for a username with a slash', { req: linksReq(JSON.stringify({ ig_username: 'shop/../x', visitor_id: 'vabc' }), 'KEY'), status: 400, code: 'bad_link_request', message: /ig_username/ });
+  add('links', 'an ig.me link without a visitor', { req: linksReq(JSON.stringify({ ig_username: 'shop' }), 'KEY'), status: 400, code: 'bad_link_request', message: /visitor_id/ });
+  add('links', 'an ig.me link that also names a chat', { req: linksReq(JSON.stringify({ ig_username: 'shop', visitor_id: 'vabc', wa_id: '15550001111' }), 'KEY'), status: 400, code: 'bad_link_request', message: /only/ });
+  add('links', 'an igsid with markup', { req: linksReq(JSON.stringify({ url: 'https://shop.example/', igsid: '<script>' }), 'KEY'), status: 400, code: 'bad_link_request', message: /igsid/ });
   const link = JSON.stringify({ url: 'https://shop.example/', wa_id: '15550001111' });
   add('links', 'no key', { req: linksReq(link, null), status: 401, code: 'unauthorized', message: /Bearer/ });
   add('links', 'a wrong key', { req: linksReq(link, 'wrong'), status: 401, code: 'unauthorized', message: /Bearer/ });

@@ -14,6 +14,13 @@ pub const WHATSAPP_APP_SECRET: &str = "WHATSAPP_APP_SECRET";
 pub const WHATSAPP_VERIFY_TOKEN: &str = "WHATSAPP_VERIFY_TOKEN";
 /// Variable: the site WhatsApp chats belong to (default: the first configured site).
 pub const WHATSAPP_SITE_ID: &str = "WHATSAPP_SITE_ID";
+/// Secret: the app secret that signs Instagram webhooks; `WHATSAPP_APP_SECRET`
+/// when unset (one Meta app usually serves both).
+pub const INSTAGRAM_APP_SECRET: &str = "INSTAGRAM_APP_SECRET";
+/// Secret: the Instagram webhook's verify token; `WHATSAPP_VERIFY_TOKEN` when unset.
+pub const INSTAGRAM_VERIFY_TOKEN: &str = "INSTAGRAM_VERIFY_TOKEN";
+/// Variable: the site Instagram conversations belong to (default: as WhatsApp's).
+pub const INSTAGRAM_SITE_ID: &str = "INSTAGRAM_SITE_ID";
 /// Secret: HMAC key of signed chat links (`?tl=`).
 pub const LINK_SECRET: &str = "LINK_SECRET";
 /// Variable: JSON object of sites and their allowed origins.

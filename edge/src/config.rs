@@ -48,6 +48,16 @@ pub fn whatsapp_site(env: &Env) -> String {
         .unwrap_or_else(|| "whatsapp".into())
 }
 
+/// `name`, else `fallback`; a 503 names `name` when neither is set.
+pub fn secret_or(env: &Env, name: &str, fallback: &str) -> Result<String, AppError> {
+    secret(env, name).or_else(|e| optional_secret(env, fallback).ok_or(e))
+}
+
+/// The site Instagram conversations are recorded under.
+pub fn instagram_site(env: &Env) -> String {
+    optional_secret(env, bindings::INSTAGRAM_SITE_ID).unwrap_or_else(|| whatsapp_site(env))
+}
+
 /// Checks `Authorization: Bearer <API_KEY>` in constant time.
 pub fn require_api_key(req: &worker::Request, env: &Env) -> Result<(), AppError> {
     require_bearer(req, env, bindings::API_KEY)

@@ -199,7 +199,8 @@ pub async fn profile_of(env: &Env, key: &IdentityKey) -> Result<Option<String>, 
 }
 
 /// Finds the profile named by `id`: a profile id, an identity key
-/// (`wa:…`, `ph:…`, …), a visitor id, or a wa_id / business-scoped user id.
+/// (`wa:…`, `ph:…`, `ig:…`, …), a visitor id, a wa_id / business-scoped user
+/// id, or an Instagram-scoped user id.
 pub async fn resolve(env: &Env, id: &str) -> Result<Option<String>, AppError> {
     if is_profile_id(id) {
         if let Some(p) = live_profile(&db(env)?, id).await? {
@@ -215,6 +216,7 @@ pub async fn resolve(env: &Env, id: &str) -> Result<Option<String>, AppError> {
     for key in [
         IdentityKey::Visitor(id.to_owned()),
         IdentityKey::Whatsapp(id.to_owned()),
+        IdentityKey::Instagram(id.to_owned()),
     ] {
         if key.check().is_ok() {
             if let Some(p) = profile_of(env, &key).await? {
@@ -286,7 +288,10 @@ pub async fn erase(env: &Env, profile_id: &str) -> Result<Erased, AppError> {
             "DELETE FROM merges WHERE winner IN (SELECT value FROM json_each(?1)) \
              OR loser IN (SELECT value FROM json_each(?1))",
         )
-        .bind(&[list])?,
+        .bind(std::slice::from_ref(&list))?,
+        // Their predicted-intent rows (`predict.rs`).
+        db.prepare("DELETE FROM predictions WHERE profile_id IN (SELECT value FROM json_each(?1))")
+            .bind(&[list])?,
         db.prepare("DELETE FROM visitors WHERE visitor_id IN (SELECT value FROM json_each(?1))")
             .bind(&[js_list(&visitors)?])?,
     ])

@@ -8,6 +8,7 @@ mod bindings;
 mod config;
 mod directory;
 mod error;
+mod predict;
 mod profile;
 mod routes;
 mod signals;
@@ -53,7 +54,13 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             routes::reports::time_to_convert,
         )
         .post_async("/v1/spend", routes::spend::post)
+        // Predicted intent and friction (routes/predict.rs).
+        .get_async("/v1/predictions", routes::predict::predictions)
+        .get_async("/v1/friction", routes::predict::friction)
+        .post_async("/v1/model/train", routes::predict::train)
         .get(routes::webhook::PATH, routes::webhook::verify)
+        .get(routes::instagram::PATH, routes::instagram::verify)
+        .post_async(routes::instagram::PATH, routes::instagram::post)
         .or_else_any_method("/*path", routes::not_found)
         .run(req, env)
         .await
@@ -65,7 +72,8 @@ async fn queue(batch: MessageBatch<signals::Job>, env: Env, _ctx: Context) -> Re
     signals::consume(batch, env).await
 }
 
-/// Cron: re-queues signal deliveries whose queue message was lost.
+/// Cron: re-queues signal deliveries whose queue message was lost, and
+/// trains each site's intent model whose data changed.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match signals::redrive(&env).await {
@@ -73,4 +81,5 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) => worker::console_log!("re-queued {n} signal deliveries"),
         Err(e) => worker::console_error!("redrive failed: {e}"),
     }
+    predict::train_all(&env, worker::Date::now().as_millis() as i64).await;
 }

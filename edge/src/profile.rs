@@ -25,6 +25,7 @@ use touchline_shared::rules::{evaluate, on_alarm, Firing, Observed, Rule};
 use touchline_shared::signal::{attributed_campaign, observe, Signal};
 
 use crate::bindings;
+use crate::predict;
 use crate::signals::{self, Outgoing};
 use crate::touches;
 
@@ -157,7 +158,8 @@ impl DurableObject for Profile {
                         .filter(|i| new_ids.contains(&i.event_id))
                         .collect();
                     self.record_touches(&profile_id, new_items);
-                    self.run_rules(&profile_id, &new_ids).await?;
+                    let recent = self.run_rules(&profile_id, &new_ids).await?;
+                    self.predict(&profile_id, Some(&recent)).await?;
                 }
                 Response::from_json(&result)
             }
@@ -179,6 +181,7 @@ impl DurableObject for Profile {
                 let (result, _) = self.append(&export.events)?;
                 // Every absorbed event's report row now belongs to this profile.
                 self.record_touches(&me, export.events);
+                self.predict(&me, None).await?;
                 Response::from_json(&result)
             }
             (Method::Post, "/export") => {
@@ -419,8 +422,8 @@ impl Profile {
     }
 
     /// Evaluates the rules on each new event, in time order: emits signals,
-    /// sets and clears abandonment alarms.
-    async fn run_rules(&self, profile: &str, new_ids: &[String]) -> Result<()> {
+    /// sets and clears abandonment alarms. Returns the recent timeline it read.
+    async fn run_rules(&self, profile: &str, new_ids: &[String]) -> Result<Vec<Stored>> {
         let now = now_ms();
         let rules = signals::rules(&self.env);
         let (timeline, observed) = self.recent(now)?;
@@ -455,7 +458,39 @@ impl Profile {
                 }
             }
         }
-        self.schedule_alarm(now).await
+        self.schedule_alarm(now).await?;
+        Ok(timeline)
+    }
+
+    /// Predicted intent (`predict.rs`): updates the profile's prediction row
+    /// from `recent` (what the rules just read; `None`: read it all, after a
+    /// merge) and sends the `predicted_intent` signals it crosses.
+    async fn predict(&self, profile: &str, recent: Option<&[Stored]>) -> Result<()> {
+        let now = now_ms();
+        let rules = signals::rules(&self.env);
+        let cooldowns = self.cooldowns()?;
+        let fired = predict::refresh(
+            &self.state,
+            &self.env,
+            profile,
+            recent,
+            &rules,
+            &cooldowns,
+            now,
+        )?;
+        if fired.is_empty() {
+            return Ok(());
+        }
+        let timeline = match recent {
+            Some(t) => t.to_vec(),
+            None => self.recent(now)?.0,
+        };
+        let mut out = Vec::new();
+        for f in fired {
+            self.cooled(&f.rule, now)?;
+            out.push(self.outgoing(profile, f, &rules, &timeline, now));
+        }
+        self.send(&out).await
     }
 
     /// A fired rule as a signal, with its WhatsApp nudge when configured.
@@ -606,7 +641,7 @@ impl Profile {
             Some(first) if after.is_some() && rows.iter().any(|r| r.kind == "order") => sql
                 .exec(
                     &format!(
-                        "SELECT {COLUMNS} FROM events WHERE kind IN ('whatsapp_inbound', 'page_view', 'paid_search', 'instagram') \
+                        "SELECT {COLUMNS} FROM events WHERE kind IN ('whatsapp_inbound', 'page_view', 'paid_search', 'instagram', 'instagram_inbound') \
                          AND time >= ? AND (time, seq, event_id) < (?, ?, ?) ORDER BY time DESC, seq DESC, event_id DESC LIMIT 200"
                     ),
                     vec![

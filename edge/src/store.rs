@@ -65,3 +65,23 @@ pub async fn store_one(env: &Env, g: &Group, now_ms: i64) -> Result<(usize, usiz
     let r = profile::append(env, &profile_id, g.visitor_id.as_deref(), &g.items).await?;
     Ok((r.inserted, r.duplicates))
 }
+
+/// An event as a timeline append, at `time` (collector clock), received at
+/// `received_at`, arrived `via` (`collect`, `events`, `webhook`).
+pub fn item(
+    event: &touchline_shared::Event,
+    time: i64,
+    received_at: i64,
+    via: &str,
+) -> Result<AppendItem, AppError> {
+    Ok(AppendItem {
+        event_id: event.event_id.clone(),
+        site_id: event.site_id.clone(),
+        time,
+        seq: event.seq,
+        received_at,
+        kind: event.data.kind().to_owned(),
+        via: via.to_owned(),
+        body: serde_json::to_string(event).map_err(|e| AppError::Internal(e.to_string()))?,
+    })
+}

@@ -3,7 +3,8 @@
 //!
 //! A profile is the union of identity keys: `v:<visitor_id>`, `wa:<bsuid or
 //! wa_id>`, `ph:<sha256>`, `em:<sha256>`, `order:<order_id>` and
-//! `ref:<reference token>`. Every key maps to exactly one profile; linking keys
+//! `ref:<reference token>`, `ig:<Instagram-scoped user id>`. Every key maps to
+//! exactly one profile; linking keys
 //! that map to different profiles merges those profiles.
 
 use sha2::{Digest, Sha256};
@@ -25,6 +26,9 @@ pub enum IdentityKey {
     Order(String),
     /// A reference token the tracker put into a prefilled WhatsApp message.
     Reference(String),
+    /// An Instagram user: the Instagram-scoped user id (IGSID) of a Direct
+    /// conversation, its own kind (it is not a phone and not a WhatsApp id).
+    Instagram(String),
 }
 
 impl IdentityKey {
@@ -37,6 +41,7 @@ impl IdentityKey {
             IdentityKey::Email(v) => ("em", v),
             IdentityKey::Order(v) => ("order", v),
             IdentityKey::Reference(v) => ("ref", v),
+            IdentityKey::Instagram(v) => ("ig", v),
         };
         format!("{p}:{v}")
     }
@@ -53,9 +58,10 @@ impl IdentityKey {
             "em" => IdentityKey::Email(v.to_owned()),
             "order" => IdentityKey::Order(v.to_owned()),
             "ref" => IdentityKey::Reference(v.to_owned()),
+            "ig" => IdentityKey::Instagram(v.to_owned()),
             _ => {
                 return Err(format!(
-                    "unknown identity prefix `{p}`; use v, wa, ph, em, order or ref"
+                    "unknown identity prefix `{p}`; use v, wa, ph, em, order, ref or ig"
                 ))
             }
         };
@@ -70,6 +76,7 @@ impl IdentityKey {
                 plain_id(v, MAX_ID_LEN).map_err(|e| format!("{}: {e}", self.prefix()))
             }
             IdentityKey::Whatsapp(v) => check_wa_id(v).map_err(|e| format!("wa: {e}")),
+            IdentityKey::Instagram(v) => check_igsid(v).map_err(|e| format!("ig: {e}")),
             IdentityKey::Phone(v) | IdentityKey::Email(v) => {
                 if is_sha256_hex(v) {
                     Ok(())
@@ -98,6 +105,7 @@ impl IdentityKey {
             IdentityKey::Email(_) => "em",
             IdentityKey::Order(_) => "order",
             IdentityKey::Reference(_) => "ref",
+            IdentityKey::Instagram(_) => "ig",
         }
     }
 }
@@ -119,6 +127,12 @@ fn plain_id(v: &str, max: usize) -> Result<(), String> {
 /// such as `US.0000000000000000001` (letters, digits, '.', '_', '-').
 pub fn check_wa_id(v: &str) -> Result<(), String> {
     plain_id(v, MAX_WA_ID_LEN)
+}
+
+/// Checks an Instagram-scoped user id (IGSID). Meta's are digits; letters,
+/// '.', '_' and '-' are tolerated so a format change does not drop people.
+pub fn check_igsid(v: &str) -> Result<(), String> {
+    plain_id(v, crate::limits::MAX_IGSID_LEN)
 }
 
 /// True for 64 lowercase hex digits.
@@ -332,6 +346,7 @@ mod tests {
             "wa:US.0000000000000000001",
             "order:ORD-1",
             "ref:tl-3f9a2c1b7d",
+            "ig:990000000000001",
             "ph:beac9dfcfadbc799c464ab7a4f175b4a108b05412db10f8ad050c010444cbed9",
         ] {
             assert_eq!(IdentityKey::parse(k).expect(k).as_key(), k);
@@ -345,6 +360,8 @@ mod tests {
             .contains("SHA-256"));
         assert!(IdentityKey::parse("ref:tl-xyz").is_err());
         assert!(IdentityKey::parse("v:a b").is_err());
+        assert!(IdentityKey::parse("ig:").is_err());
+        assert!(IdentityKey::parse("ig:99 01").is_err());
     }
 
     #[test]

@@ -305,6 +305,8 @@ impl EventData {
             | EventData::CrmStage(_)
             | EventData::Instagram(_)
             | EventData::PaidSearch(_) => {}
+            #[cfg(feature = "validate")]
+            EventData::InstagramInbound(_) => {}
         }
         o.close();
     }

@@ -37,7 +37,11 @@ pub mod consent;
 pub mod delivery;
 pub mod engagement;
 #[cfg(feature = "validate")]
+pub mod friction;
+#[cfg(feature = "validate")]
 pub mod identity;
+#[cfg(feature = "validate")]
+pub mod instagram;
 pub mod json;
 pub mod limits;
 #[cfg(feature = "validate")]
@@ -45,6 +49,8 @@ pub mod link;
 #[cfg(feature = "validate")]
 pub mod meta;
 pub mod normalize;
+#[cfg(feature = "validate")]
+pub mod predict;
 pub mod pricing;
 pub mod reference;
 #[cfg(feature = "std")]

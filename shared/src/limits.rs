@@ -79,3 +79,11 @@ pub const MAX_REPORT_TOUCHES: usize = 100_000;
 pub const MAX_SPEND_LINES: usize = 500;
 /// Largest spend amount on one line (major unit).
 pub const MAX_SPEND_AMOUNT: f64 = 1.0e10;
+
+/// Most bytes of an Instagram-scoped user id (IGSID; Meta's are ~16 digits).
+pub const MAX_IGSID_LEN: usize = 64;
+/// Most bytes of an Instagram message id (`mid`) kept as the idempotency key.
+pub const MAX_IG_MID_LEN: usize = 512;
+/// Most messaging events read from one Instagram delivery; the rest are
+/// skipped with a reason.
+pub const MAX_IG_MESSAGING_EVENTS: usize = 1000;

@@ -6,7 +6,15 @@
 //! signed over `1.<expiry>.<identity key>` with `LINK_SECRET`. The identity is the
 //! WhatsApp user's business-scoped id (`wa:…`) or the SHA-256 of its wa_id
 //! (`ph:…`), so no phone number ever appears in a URL. All characters are
-//! URL-safe, so the token needs no escaping.
+//! URL-safe, so the token needs no escaping. A link sent in an Instagram Direct
+//! conversation carries the person's Instagram key (`ig:<IGSID>`) the same way.
+//!
+//! The other direction, web to Instagram: an `ig.me/m/<username>?ref=<ref>` link
+//! whose `ref` names the web visitor, signed the same way, so the Direct
+//! conversation it opens joins that visitor. Meta allows only `A-Za-z0-9_-=` in
+//! a `ref`, so it reads `igv1_<expiry s>_<MAC>_<visitor id>` with the visitor
+//! id's dots written as `=` (visitor ids never hold `=`), signed over
+//! `igv1.<expiry>.v:<visitor id>` so neither kind of token passes for the other.
 
 use crate::identity::{hex, IdentityKey};
 use crate::limits::MAX_LINK_TOKEN_LEN;
@@ -38,18 +46,53 @@ impl std::fmt::Display for LinkError {
     }
 }
 
-fn mac(secret: &[u8], expires_s: i64, key: &str) -> String {
-    let msg = format!("1.{expires_s}.{key}");
+/// The MAC of a token of `version` (`1` for chat links, `igv1` for ig.me refs).
+fn mac(secret: &[u8], version: &str, expires_s: i64, key: &str) -> String {
+    let msg = format!("{version}.{expires_s}.{key}");
     let mut h = hex(&hmac_sha256(secret, msg.as_bytes()));
     h.truncate(MAC_HEX);
     h
+}
+
+/// The expiry field, in the canonical form the minters write only: `+`,
+/// leading zeros and the like would parse to the same number and make one
+/// token many.
+fn parse_expiry(exp: &str) -> Result<i64, LinkError> {
+    if exp.is_empty()
+        || exp.len() > 1 && exp.starts_with('0')
+        || !exp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(LinkError::Malformed);
+    }
+    exp.parse().map_err(|_| LinkError::Malformed)
+}
+
+/// Checks the MAC `sig` of (`version`, `expires_s`, `key`), then the expiry.
+fn check_signed(
+    secret: &[u8],
+    version: &str,
+    expires_s: i64,
+    sig: &str,
+    key: &str,
+    now_ms: i64,
+) -> Result<(), LinkError> {
+    if !constant_time_eq(
+        sig.as_bytes(),
+        mac(secret, version, expires_s, key).as_bytes(),
+    ) {
+        return Err(LinkError::Forged);
+    }
+    if now_ms >= expires_s.saturating_mul(1000) {
+        return Err(LinkError::Expired);
+    }
+    Ok(())
 }
 
 /// Mints a token for `identity` that expires at `expires_at_ms`.
 pub fn mint(secret: &[u8], identity: &IdentityKey, expires_at_ms: i64) -> String {
     let expires_s = expires_at_ms.div_euclid(1000);
     let key = identity.as_key();
-    format!("1.{expires_s}.{}.{key}", mac(secret, expires_s, &key))
+    format!("1.{expires_s}.{}.{key}", mac(secret, "1", expires_s, &key))
 }
 
 /// Verifies `token` at `now_ms`; returns the identity it carries.
@@ -63,28 +106,18 @@ pub fn verify(secret: &[u8], token: &str, now_ms: i64) -> Result<IdentityKey, Li
     else {
         return Err(LinkError::Malformed);
     };
-    // Only the canonical form `mint` writes: `+`, leading zeros and the like
-    // would parse to the same number and make one token many.
-    if exp.is_empty()
-        || exp.len() > 1 && exp.starts_with('0')
-        || !exp.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(LinkError::Malformed);
-    }
-    let expires_s: i64 = exp.parse().map_err(|_| LinkError::Malformed)?;
+    let expires_s = parse_expiry(exp)?;
     if sig.len() != MAC_HEX {
         return Err(LinkError::Malformed);
     }
     let identity = IdentityKey::parse(key).map_err(|_| LinkError::Malformed)?;
-    if !matches!(identity, IdentityKey::Whatsapp(_) | IdentityKey::Phone(_)) {
+    if !matches!(
+        identity,
+        IdentityKey::Whatsapp(_) | IdentityKey::Phone(_) | IdentityKey::Instagram(_)
+    ) {
         return Err(LinkError::Malformed);
     }
-    if !constant_time_eq(sig.as_bytes(), mac(secret, expires_s, key).as_bytes()) {
-        return Err(LinkError::Forged);
-    }
-    if now_ms >= expires_s.saturating_mul(1000) {
-        return Err(LinkError::Expired);
-    }
+    check_signed(secret, "1", expires_s, sig, key, now_ms)?;
     Ok(identity)
 }
 
@@ -104,6 +137,51 @@ pub fn add_to_url(url: &str, token: &str) -> String {
     };
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}{LINK_PARAM}={token}{frag}")
+}
+
+/// Prefix of an ig.me `ref` minted by [`mint_ig_ref`].
+pub const IG_REF_PREFIX: &str = "igv1_";
+
+/// Mints an ig.me `ref` naming `visitor_id`, valid until `expires_at_ms`;
+/// `None` when the visitor id is not one.
+pub fn mint_ig_ref(secret: &[u8], visitor_id: &str, expires_at_ms: i64) -> Option<String> {
+    IdentityKey::Visitor(visitor_id.to_owned()).check().ok()?;
+    let expires_s = expires_at_ms.div_euclid(1000);
+    let mac = mac(secret, "igv1", expires_s, &format!("v:{visitor_id}"));
+    let encoded = visitor_id.replace('.', "=");
+    Some(format!("{IG_REF_PREFIX}{expires_s}_{mac}_{encoded}"))
+}
+
+/// Verifies an ig.me `ref` at `now_ms`; returns the visitor it names.
+pub fn verify_ig_ref(secret: &[u8], r: &str, now_ms: i64) -> Result<IdentityKey, LinkError> {
+    if r.len() > MAX_LINK_TOKEN_LEN {
+        return Err(LinkError::Malformed);
+    }
+    let rest = r.strip_prefix(IG_REF_PREFIX).ok_or(LinkError::Malformed)?;
+    let mut parts = rest.splitn(3, '_');
+    let (Some(exp), Some(sig), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(LinkError::Malformed);
+    };
+    let expires_s = parse_expiry(exp)?;
+    if sig.len() != MAC_HEX || encoded.contains('.') {
+        return Err(LinkError::Malformed);
+    }
+    let key = IdentityKey::Visitor(encoded.replace('=', "."));
+    key.check().map_err(|_| LinkError::Malformed)?;
+    check_signed(secret, "igv1", expires_s, sig, &key.as_key(), now_ms)?;
+    Ok(key)
+}
+
+/// The ig.me link that opens a Direct conversation with `username`, carrying `r`.
+pub fn ig_me_url(username: &str, r: &str) -> String {
+    format!("https://ig.me/m/{username}?ref={r}")
+}
+
+/// True for an Instagram username: 1 to 30 of `A-Za-z0-9._`.
+pub fn is_ig_username(u: &str) -> bool {
+    (1..=30).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
 }
 
 #[cfg(test)]
@@ -147,6 +225,58 @@ mod tests {
         }
         let visitor = mint(SECRET, &IdentityKey::Visitor("vabc".into()), NOW + 60_000);
         assert_eq!(verify(SECRET, &visitor, NOW), Err(LinkError::Malformed));
+    }
+
+    #[test]
+    fn chat_links_in_instagram_direct_carry_the_igsid() {
+        let ig = IdentityKey::Instagram("990000000000001".into());
+        let t = mint(SECRET, &ig, NOW + 60_000);
+        assert!(t.ends_with(".ig:990000000000001"));
+        assert_eq!(verify(SECRET, &t, NOW), Ok(ig));
+    }
+
+    #[test]
+    fn an_ig_me_ref_names_the_visitor_and_uses_only_characters_meta_allows() {
+        let r = mint_ig_ref(SECRET, "v3f.a_b-1", NOW + 60_000).expect("ref");
+        assert!(r.starts_with(IG_REF_PREFIX));
+        assert!(
+            r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b)),
+            "{r}"
+        );
+        let v = IdentityKey::Visitor("v3f.a_b-1".into());
+        assert_eq!(verify_ig_ref(SECRET, &r, NOW), Ok(v));
+        assert_eq!(
+            verify_ig_ref(SECRET, &r, NOW + 60_000),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(verify_ig_ref(b"other", &r, NOW), Err(LinkError::Forged));
+        let other = r.replace("a_b-1", "a_b-2");
+        assert_eq!(verify_ig_ref(SECRET, &other, NOW), Err(LinkError::Forged));
+        for bad in [
+            "",
+            "igv1_",
+            "igv1_1_2",
+            "spring-promo",
+            "igv1_x_y_z",
+            &"igv1_9".repeat(60),
+        ] {
+            assert_eq!(
+                verify_ig_ref(SECRET, bad, NOW),
+                Err(LinkError::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(mint_ig_ref(SECRET, "has space", NOW), None);
+        // A chat-link token is not an ig.me ref, and the other way round.
+        let chat = mint(SECRET, &IdentityKey::Whatsapp("1".repeat(11)), NOW + 60_000);
+        assert_eq!(verify_ig_ref(SECRET, &chat, NOW), Err(LinkError::Malformed));
+        assert_eq!(verify(SECRET, &r, NOW), Err(LinkError::Malformed));
+        assert_eq!(
+            ig_me_url("touchline.shop", &r),
+            format!("https://ig.me/m/touchline.shop?ref={r}")
+        );
+        assert!(is_ig_username("touchline.shop") && !is_ig_username("bad/name"));
     }
 
     #[test]

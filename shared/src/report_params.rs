@@ -17,7 +17,7 @@ pub const DEFAULT_WINDOW_MS: i64 = 7 * DAY_MS;
 pub const DEFAULT_COHORT_WEEKS: usize = 8;
 
 /// Event kinds a funnel step may name (besides `checkout:<step>`).
-pub const STEP_KINDS: [&str; 16] = [
+pub const STEP_KINDS: [&str; 17] = [
     "page_view",
     "product_view",
     "scroll",
@@ -34,6 +34,7 @@ pub const STEP_KINDS: [&str; 16] = [
     "crm_stage",
     "instagram",
     "paid_search",
+    "instagram_inbound",
 ];
 
 /// A refused parameter: (error code, message).

@@ -160,6 +160,12 @@ pub enum Condition {
         /// Points per checkout step reached.
         per_checkout_step: f64,
     },
+    /// The profile's predicted purchase intent (`predict.rs`) reaches
+    /// `threshold` (0..=1) while it has not ordered. Decided by [`on_prediction`].
+    PredictedIntent {
+        /// Score needed.
+        threshold: f64,
+    },
 }
 
 /// One configured rule. (Unknown condition parameters are refused by
@@ -528,8 +534,38 @@ fn check(rule: &Rule, history: &[Observed], event: &Observed) -> Option<Firing> 
             (score >= *threshold && crossed_now && sessions > 1)
                 .then(|| firing(rule, (score / threshold).min(9.99), evidence, event))
         }
-        Condition::CheckoutAbandoned { .. } => None,
+        Condition::CheckoutAbandoned { .. } | Condition::PredictedIntent { .. } => None,
     }
+}
+
+/// Decides which `predicted_intent` rules fire for a new `score` of an open
+/// (not converted) profile; `evidence` is the newest event's id.
+pub fn on_prediction(
+    rules: &[Rule],
+    score: f64,
+    evidence: &str,
+    triggered_at: i64,
+    cooldowns: &Cooldowns,
+    now: i64,
+) -> Vec<Firing> {
+    rules
+        .iter()
+        .filter(|r| !cooling(cooldowns, r, now))
+        .filter_map(|r| match r.condition {
+            Condition::PredictedIntent { threshold }
+                if score.is_finite() && threshold.is_finite() && score >= threshold =>
+            {
+                Some(Firing {
+                    rule: r.id.clone(),
+                    score,
+                    evidence: vec![evidence.to_owned()],
+                    triggered_at,
+                    action: r.action.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -761,6 +797,33 @@ mod tests {
         assert!(
             run(&h3, &ob("z", DAY_MS + 4, Fact::Other)).is_empty(),
             "no re-fire on unrelated events"
+        );
+    }
+
+    #[test]
+    fn predicted_intent_fires_at_its_threshold_and_respects_its_cooldown() {
+        let rules: Vec<Rule> = serde_json::from_str(
+            r#"[{"id":"predicted_intent","when":"predicted_intent","threshold":0.7,"cooldown_ms":1000,"action":"Call them"}]"#,
+        )
+        .expect("rules");
+        assert!(on_prediction(&rules, 0.69, "e", 5, &[], 5).is_empty());
+        let f = on_prediction(&rules, 0.8, "e", 5, &[], 5);
+        assert_eq!(
+            (f[0].rule.as_str(), f[0].score, f[0].evidence.as_slice()),
+            ("predicted_intent", 0.8, ["e".to_owned()].as_slice())
+        );
+        assert!(
+            on_prediction(&rules, 0.9, "e", 5, &[("predicted_intent".into(), 4)], 5).is_empty()
+        );
+        assert!(on_prediction(&rules, f64::NAN, "e", 5, &[], 5).is_empty());
+        assert!(
+            on_prediction(&default_rules(), 1.0, "e", 5, &[], 5).is_empty(),
+            "off by default"
+        );
+        let e = ob("x", 0, Fact::PricingView);
+        assert!(
+            evaluate(&rules, &[], &e, &[], 0).fire.is_empty(),
+            "events alone never fire it"
         );
     }
 

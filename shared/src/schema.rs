@@ -89,6 +89,12 @@ pub enum EventData {
     Instagram(Instagram),
     /// A click on a search ad, with the search term that showed it.
     PaidSearch(PaidSearch),
+    /// Something a customer did in an Instagram Direct conversation (from the
+    /// Instagram messaging webhook): a message, an Icebreaker tap, an ig.me link.
+    /// Only the edge (feature `validate`) knows it: the tracker never sends
+    /// it, and leaving it out keeps its drop glue out of the tracker's wasm.
+    #[cfg(feature = "validate")]
+    InstagramInbound(InstagramInbound),
 }
 
 /// A page was shown: a load, a single-page-app navigation or a bfcache restore.
@@ -350,6 +356,62 @@ pub struct PaidSearch {
     pub click_id: Option<String>,
 }
 
+/// The click-to-Direct ad or ig.me link behind an Instagram conversation
+/// (Meta's `referral` object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstagramReferral {
+    /// `ADS` for a click-to-Direct ad; ig.me links say `IGME-SOURCE-LINK` or
+    /// `SHORTLINKS` (kept as Meta sent it, opaque).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Meta's referral type, e.g. `OPEN_THREAD`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub referral_type: Option<String>,
+    /// The ad id: the campaign a click-to-Direct conversation is credited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_id: Option<String>,
+    /// The `ref` of the ig.me link or the ad.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// `ads_context_data.ad_title`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_title: Option<String>,
+    /// `ads_context_data.photo_url` or `video_url`: the ad's media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+}
+
+/// Something a customer did in an Instagram Direct conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstagramInbound {
+    /// Meta's message id (`mid`), the idempotency key; an ig.me link opened in
+    /// an existing thread (`messaging_referral`) has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The sender's Instagram-scoped user id (IGSID).
+    pub igsid: String,
+    /// The business's Instagram professional account id (`recipient.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// `text`, `attachment`, `story_reply`, `postback` (an Icebreaker tap),
+    /// `referral` (an ig.me link opened, no message) or `other`.
+    pub message_type: String,
+    /// Meta's own type for `attachment` and `other` (e.g. `image`, `ig_reel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_type: Option<String>,
+    /// Message text, or the Icebreaker question tapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The story a `story_reply` answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story_id: Option<String>,
+    /// The click-to-Direct ad or ig.me link behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<InstagramReferral>,
+}
+
 impl EventData {
     /// The `kind` tag, as on the wire.
     pub fn kind(&self) -> &'static str {
@@ -370,11 +432,13 @@ impl EventData {
             EventData::CrmStage(_) => "crm_stage",
             EventData::Instagram(_) => "instagram",
             EventData::PaidSearch(_) => "paid_search",
+            #[cfg(feature = "validate")]
+            EventData::InstagramInbound(_) => "instagram_inbound",
         }
     }
 
     /// True for kinds only servers may send (`POST /v1/events`, the WhatsApp
-    /// webhook): a browser cannot vouch for a chat, a delivery or a CRM stage.
+    /// and Instagram webhooks): a browser cannot vouch for a chat, a delivery or a CRM stage.
     pub fn server_only(&self) -> bool {
         matches!(
             self,
@@ -383,6 +447,16 @@ impl EventData {
                 | EventData::CrmStage(_)
                 | EventData::Instagram(_)
                 | EventData::PaidSearch(_)
-        )
+        ) || self.is_instagram_inbound()
+    }
+
+    #[cfg(feature = "validate")]
+    fn is_instagram_inbound(&self) -> bool {
+        matches!(self, EventData::InstagramInbound(_))
+    }
+
+    #[cfg(not(feature = "validate"))]
+    fn is_instagram_inbound(&self) -> bool {
+        false
     }
 }

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use crate::attribution::{host_of, ReferrerClass};
+use crate::instagram;
 use crate::limits::ATTRIBUTION_WINDOW_MS;
 use crate::schema::{Event, EventData};
 
@@ -177,19 +178,34 @@ pub fn campaign_touch(s: &Stored) -> Option<Credit> {
                 "display",
             ]
             .contains(&medium.as_str());
+            // Instagram is its own channel, paid or not (its ads carry an
+            // fbclid too); a click-to-WhatsApp landing stays an ad.
+            let tagged_ig = a.utm_source.as_deref().is_some_and(|v| {
+                v.eq_ignore_ascii_case("instagram") || v.eq_ignore_ascii_case("ig")
+            });
+            let instagram = a.ctwa_clid.is_none()
+                && (tagged_ig
+                    || a.igshid.is_some()
+                    || a.referrer_class == Some(ReferrerClass::Instagram));
             let channel = if a.gclid.is_some() {
                 Channel::Search
+            } else if instagram {
+                Channel::Instagram
             } else if a.ctwa_clid.is_some() || a.fbclid.is_some() || paid {
                 Channel::Ads
-            } else if a.igshid.is_some() || a.referrer_class == Some(ReferrerClass::Instagram) {
-                Channel::Instagram
             } else {
                 Channel::Web
             };
-            let source = a
-                .utm_source
-                .clone()
-                .or_else(|| a.referrer_class.map(|c| c.as_str().to_owned()));
+            let source = if channel == Channel::Instagram {
+                Some(instagram::source_name(instagram::instagram_placement(
+                    a,
+                    &s.event.url,
+                )))
+            } else {
+                a.utm_source
+                    .clone()
+                    .or_else(|| a.referrer_class.map(|c| c.as_str().to_owned()))
+            };
             Some(Credit {
                 ctwa_clid: a.ctwa_clid.clone(),
                 ..credit(channel, source, a.utm_campaign.clone())
@@ -202,9 +218,27 @@ pub fn campaign_touch(s: &Stored) -> Option<Credit> {
         )),
         EventData::Instagram(i) if i.ad_id.is_some() || i.campaign.is_some() => Some(credit(
             Channel::Instagram,
-            Some("instagram".into()),
+            Some(instagram::source_name(instagram::action_placement(
+                &i.action,
+            ))),
             i.campaign.clone().or_else(|| i.ad_id.clone()),
         )),
+        EventData::InstagramInbound(i) => {
+            let r = i.referral.as_ref()?;
+            match (&r.ad_id, instagram::campaign_ref(r)) {
+                (Some(ad), _) => Some(credit(
+                    Channel::Instagram,
+                    Some(instagram::SOURCE_AD.into()),
+                    Some(ad.clone()),
+                )),
+                (None, Some(label)) => Some(credit(
+                    Channel::Instagram,
+                    Some(instagram::SOURCE_IG_ME.into()),
+                    Some(label.to_owned()),
+                )),
+                (None, None) => None,
+            }
+        }
         _ => None,
     }
 }
@@ -335,9 +369,58 @@ pub fn touchpoints_of(s: &Stored) -> Vec<Touchpoint> {
                 &i.action,
                 i.text.clone().or_else(|| i.media_id.clone()),
             );
-            t.source = Some("instagram".into());
+            t.source = Some(instagram::source_name(instagram::action_placement(
+                &i.action,
+            )));
             t.campaign = i.campaign.clone().or_else(|| i.ad_id.clone());
             vec![t]
+        }
+        EventData::InstagramInbound(i) => {
+            let credit = campaign_touch(s);
+            let ad = i.referral.as_ref().and_then(|r| {
+                r.ad_id.as_ref().map(|id| Ad {
+                    source_id: id.clone(),
+                    source_type: Some("ad".into()),
+                    source_url: r.media_url.clone(),
+                    headline: r.ad_title.clone(),
+                    ctwa_clid: None,
+                })
+            });
+            let (action, detail) = match i.message_type.as_str() {
+                "referral" => (
+                    "link_open",
+                    i.referral.as_ref().and_then(|r| r.reference.clone()),
+                ),
+                "postback" => ("icebreaker", i.text.clone()),
+                "story_reply" => ("story_reply", i.text.clone()),
+                _ => (
+                    "message",
+                    i.text
+                        .clone()
+                        .or_else(|| i.original_type.as_ref().map(|t| format!("[{t}]"))),
+                ),
+            };
+            let mut message = tp(Channel::Instagram, action, detail);
+            message.source = Some(
+                credit
+                    .as_ref()
+                    .and_then(|c| c.source.clone())
+                    .unwrap_or_else(|| instagram::OBJECT.into()),
+            );
+            message.campaign = credit.and_then(|c| c.campaign);
+            let mut out = Vec::new();
+            if let Some(ad) = ad {
+                let mut click = tp(Channel::Instagram, "ad_click", ad.headline.clone());
+                click.source = message.source.clone();
+                click.campaign = message.campaign.clone();
+                click.ad = Some(ad.clone());
+                message.ad = Some(ad);
+                out.push(click);
+            }
+            if action != "link_open" || out.is_empty() {
+                out.push(message);
+            }
+            out
         }
         EventData::PaidSearch(p) => {
             let mut t = tp(Channel::Search, "ad_click", Some(p.term.clone()));
@@ -555,5 +638,72 @@ mod tests {
             w.original_type = Some("sticker".into());
         }
         assert_eq!(touchpoints_of(&c)[0].detail.as_deref(), Some("[sticker]"));
+    }
+
+    #[test]
+    fn a_click_to_direct_chat_shows_the_ad_and_is_credited_with_an_order_three_days_later() {
+        let t0 = 1_764_000_000_000;
+        let dm = stored(
+            "ig1",
+            t0,
+            Via::Webhook,
+            crate::instagram::DIRECT_URL,
+            EventData::InstagramInbound(InstagramInbound {
+                message_id: Some("M1".into()),
+                igsid: "990000000000001".into(),
+                account_id: None,
+                message_type: "text".into(),
+                original_type: None,
+                text: Some("Is this available?".into()),
+                story_id: None,
+                referral: Some(InstagramReferral {
+                    source: Some("ADS".into()),
+                    referral_type: Some("OPEN_THREAD".into()),
+                    ad_id: Some("333".into()),
+                    reference: None,
+                    ad_title: Some("Spring sale".into()),
+                    media_url: None,
+                }),
+            }),
+        );
+        let visit = stored(
+            "pv",
+            t0 + 3 * 86_400_000 - MIN,
+            Via::Collect,
+            "https://shop.example/?tl=x",
+            EventData::PageView(PageView {
+                title: None,
+                attribution: Attribution {
+                    referrer_class: Some(ReferrerClass::Instagram),
+                    ..Attribution::default()
+                },
+            }),
+        );
+        let tps = touchpoints(
+            &[dm, visit, order("o", t0 + 3 * 86_400_000, Via::Collect)],
+            &[],
+        );
+        let got: Vec<(Channel, &str, Option<&str>)> = tps
+            .iter()
+            .map(|t| (t.channel, t.action.as_str(), t.source.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Channel::Instagram, "ad_click", Some("instagram_ad")),
+                (Channel::Instagram, "message", Some("instagram_ad")),
+                (Channel::Web, "page_view", Some("instagram")),
+                (Channel::Web, "order", None),
+            ]
+        );
+        assert_eq!(
+            tps[0].ad.as_ref().and_then(|a| a.headline.as_deref()),
+            Some("Spring sale")
+        );
+        let c = tps[3].attributed_to.as_ref().expect("credited");
+        assert_eq!(
+            (c.channel, c.campaign.as_deref()),
+            (Channel::Instagram, Some("333"))
+        );
     }
 }

@@ -57,6 +57,7 @@ pub fn touch_of(s: &Stored) -> TouchRecord {
             EventData::WhatsappInbound(w) => w.referral.as_ref().map(|r| r.source_id.clone()),
             EventData::PageView(p) => p.attribution.utm_content.clone(),
             EventData::Instagram(i) => i.ad_id.clone(),
+            EventData::InstagramInbound(i) => i.referral.as_ref().and_then(|r| r.ad_id.clone()),
             _ => None,
         };
         source = Some(Source {
@@ -68,7 +69,11 @@ pub fn touch_of(s: &Stored) -> TouchRecord {
     } else {
         let o = match &e.data {
             EventData::WhatsappInbound(_) => Some(organic("whatsapp", "whatsapp")),
-            EventData::Instagram(_) => Some(organic("instagram", "instagram")),
+            EventData::Instagram(i) => Some(organic(
+                "instagram",
+                &crate::instagram::source_name(crate::instagram::action_placement(&i.action)),
+            )),
+            EventData::InstagramInbound(_) => Some(organic("instagram", "instagram")),
             EventData::PageView(p) => match p.attribution.referrer_class {
                 Some(ReferrerClass::Search) => Some(organic("search", "search")),
                 Some(ReferrerClass::Instagram) => Some(organic("instagram", "instagram")),
@@ -163,12 +168,13 @@ mod tests {
     #[test]
     fn tagged_landings_paid_search_and_organic_referrers_get_their_sources() {
         let ig = stored(serde_json::json!({"kind": "page_view", "attribution": {
-            "utm_source": "instagram", "utm_medium": "paid_social", "utm_campaign": "reels_nov", "utm_content": "reel_7"}}));
+            "utm_source": "instagram", "utm_medium": "paid_social", "utm_campaign": "reels_nov",
+            "utm_content": "reel_7", "referrer_class": "instagram"}}));
         assert_eq!(
             src(&touch_of(&ig)),
             (
-                "ads".into(),
                 "instagram".into(),
+                "instagram_reel".into(),
                 "reels_nov".into(),
                 "reel_7".into(),
                 false
@@ -223,6 +229,153 @@ mod tests {
                 order.currency.as_deref()
             ),
             ("order", Some(1499.0), Some("INR"))
+        );
+    }
+
+    fn at(time: i64, id: &str, data: serde_json::Value) -> Stored {
+        let mut s = stored(data);
+        s.time = time;
+        s.event.event_id = id.into();
+        s
+    }
+
+    #[test]
+    fn a_click_to_direct_ad_then_a_visit_and_an_order_three_days_later_credit_the_ad_under_every_model(
+    ) {
+        use crate::reports::{campaigns, Journey, Model};
+        const DAY: i64 = 86_400_000;
+        let t0 = 1_764_000_000_000;
+        let events = [
+            at(
+                t0,
+                "ig1",
+                serde_json::json!({"kind": "instagram_inbound", "message_id": "M1",
+                "igsid": "990000000000001", "message_type": "text", "text": "Is this available?",
+                "referral": {"source": "ADS", "ad_id": "333", "ad_title": "Spring sale"}}),
+            ),
+            at(
+                t0 + 60_000,
+                "ig2",
+                serde_json::json!({"kind": "instagram_inbound", "message_id": "M2",
+                "igsid": "990000000000001", "message_type": "text", "text": "COD?"}),
+            ),
+            at(
+                t0 + 3 * DAY - 600_000,
+                "pv",
+                serde_json::json!({"kind": "page_view",
+                "attribution": {"referrer_class": "instagram"}}),
+            ),
+            at(
+                t0 + 3 * DAY,
+                "o",
+                serde_json::json!({"kind": "order", "order_id": "O1",
+                "value": 1000.0, "currency": "INR"}),
+            ),
+        ];
+        let recs: Vec<TouchRecord> = events.iter().map(touch_of).collect();
+        assert_eq!(
+            src(&recs[0]),
+            (
+                "instagram".into(),
+                "instagram_ad".into(),
+                "333".into(),
+                "333".into(),
+                false
+            )
+        );
+        assert_eq!(
+            src(&recs[1]).1,
+            "instagram",
+            "a later message is organic Instagram"
+        );
+        assert!(recs[1].touch.organic && recs[2].touch.organic);
+        let journeys = [Journey {
+            profile_id: "p1".into(),
+            touches: recs.into_iter().map(|r| r.touch).collect(),
+        }];
+        for model in [
+            Model::FirstTouch,
+            Model::LastTouch,
+            Model::Linear,
+            Model::TimeDecay,
+        ] {
+            let rows = campaigns(&journeys, model, t0, t0 + 4 * DAY, &[]);
+            let ad = rows
+                .iter()
+                .find(|r| r.source.source == "instagram_ad")
+                .expect("the ad's row");
+            assert_eq!(ad.source.channel, "instagram");
+            let ig_total: f64 = rows
+                .iter()
+                .filter(|r| r.source.channel == "instagram")
+                .map(|r| r.orders)
+                .sum();
+            assert!(
+                (ig_total - 1.0).abs() < 1e-9,
+                "{model:?}: all credit stays on Instagram"
+            );
+            match model {
+                Model::LastTouch => assert_eq!(ad.orders, 0.0, "the in-app visit is last"),
+                Model::FirstTouch => assert_eq!(ad.orders, 1.0),
+                _ => assert!(
+                    ad.orders > 0.0 && ad.orders < 1.0,
+                    "{model:?}: {}",
+                    ad.orders
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn exported_reel_views_and_story_replies_are_instagram_touches_with_their_placement() {
+        let reel = touch_of(&stored(
+            serde_json::json!({"kind": "instagram", "action": "reel_view", "media_id": "R1"}),
+        ));
+        assert_eq!(
+            src(&reel),
+            (
+                "instagram".into(),
+                "instagram_reel".into(),
+                String::new(),
+                String::new(),
+                true
+            )
+        );
+        let tagged = touch_of(&stored(
+            serde_json::json!({"kind": "instagram", "action": "story_reply", "campaign": "diwali"}),
+        ));
+        assert_eq!(
+            src(&tagged),
+            (
+                "instagram".into(),
+                "instagram_story".into(),
+                "diwali".into(),
+                String::new(),
+                false
+            )
+        );
+        let igme = touch_of(&stored(serde_json::json!({"kind": "instagram_inbound",
+            "igsid": "1", "message_type": "referral",
+            "referral": {"source": "IGME-SOURCE-LINK", "ref": "poster-mumbai"}})));
+        assert_eq!(
+            src(&igme),
+            (
+                "instagram".into(),
+                "ig_me".into(),
+                "poster-mumbai".into(),
+                String::new(),
+                false
+            )
+        );
+        let paid = touch_of(&stored(
+            serde_json::json!({"kind": "page_view", "attribution": {
+            "utm_source": "ig", "utm_medium": "paid_social", "utm_campaign": "c", "fbclid": "F",
+            "referrer_class": "instagram"}}),
+        ));
+        assert_eq!(
+            src(&paid).0,
+            "instagram",
+            "an Instagram ad landing is Instagram, not generic ads"
         );
     }
 }

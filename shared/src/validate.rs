@@ -203,6 +203,7 @@ fn data_error(data: &serde_json::Value) -> Option<String> {
         "crm_stage" => err::<CrmStage>(rest),
         "instagram" => err::<Instagram>(rest),
         "paid_search" => err::<PaidSearch>(rest),
+        "instagram_inbound" => err::<InstagramInbound>(rest),
         _ => None,
     }
 }
@@ -476,6 +477,7 @@ fn check_data(d: &EventData) -> Check {
             Ok(())
         }
         EventData::WhatsappInbound(w) => check_whatsapp_inbound(w),
+        EventData::InstagramInbound(i) => check_instagram_inbound(i),
         EventData::OrderStatus(OrderStatus {
             order_id,
             status,
@@ -596,6 +598,60 @@ fn check_whatsapp_inbound(w: &WhatsappInbound) -> Check {
     Ok(())
 }
 
+fn check_instagram_inbound(i: &InstagramInbound) -> Check {
+    opt(i.message_id.as_deref(), |v| {
+        non_empty_text("data.message_id", v, MAX_IG_MID_LEN)
+    })?;
+    crate::identity::check_igsid(&i.igsid).or_else(|e| fail("data.igsid", e))?;
+    opt(i.account_id.as_deref(), |v| id("data.account_id", v))?;
+    const TYPES: [&str; 6] = [
+        "text",
+        "attachment",
+        "story_reply",
+        "postback",
+        "referral",
+        "other",
+    ];
+    if !TYPES.contains(&i.message_type.as_str()) {
+        return fail(
+            "data.message_type",
+            "must be text, attachment, story_reply, postback, referral or other",
+        );
+    }
+    if i.message_id.is_none() && i.message_type != "referral" {
+        return fail(
+            "data.message_id",
+            "is required unless message_type is referral",
+        );
+    }
+    opt(i.original_type.as_deref(), |v| {
+        slug("data.original_type", v)
+    })?;
+    opt(i.text.as_deref(), |v| message_text("data.text", v))?;
+    opt(i.story_id.as_deref(), |v| id("data.story_id", v))?;
+    if let Some(r) = &i.referral {
+        if r.ad_id.is_none() && r.reference.is_none() {
+            return fail("data.referral", "needs ad_id or ref");
+        }
+        opt(r.ad_id.as_deref(), |v| id("data.referral.ad_id", v))?;
+        opt(r.reference.as_deref(), |v| {
+            non_empty_text("data.referral.ref", v, MAX_TEXT_LEN)
+        })?;
+        for (name, v) in [("source", &r.source), ("type", &r.referral_type)] {
+            opt(v.as_deref(), |v| {
+                text(&format!("data.referral.{name}"), v, MAX_SLUG_LEN)
+            })?;
+        }
+        opt(r.ad_title.as_deref(), |v| {
+            text("data.referral.ad_title", v, MAX_TEXT_LEN)
+        })?;
+        opt(r.media_url.as_deref(), |v| {
+            url("data.referral.media_url", v, false)
+        })?;
+    }
+    Ok(())
+}
+
 /// How a server-side event names its person (`person` on each event of
 /// `POST /v1/events`). Raw phones and emails are hashed on arrival and never
 /// stored; any one field is enough.
@@ -626,6 +682,10 @@ pub struct Person {
     /// A shop order id placed earlier.
     #[serde(default)]
     pub order_id: Option<String>,
+    /// An Instagram-scoped user id (IGSID), as in Instagram exports and
+    /// Direct conversations.
+    #[serde(default)]
+    pub igsid: Option<String>,
 }
 
 impl Person {
@@ -670,6 +730,10 @@ impl Person {
         if let Some(o) = &self.order_id {
             id("person.order_id", o)?;
             keys.push(IdentityKey::Order(o.clone()));
+        }
+        if let Some(i) = &self.igsid {
+            crate::identity::check_igsid(i).or_else(|e| fail("person.igsid", e))?;
+            keys.push(IdentityKey::Instagram(i.clone()));
         }
         Ok(keys)
     }
@@ -733,7 +797,7 @@ pub fn validate_server_batch(body: &[u8], now_ms: i64) -> Result<ServerOutcome, 
         if keys.is_empty() {
             return Err(
                 "person: name the person by visitor_id, or person.wa_id, user_id, \
-                        phone, phone_sha256, email, email_sha256 or order_id"
+                        phone, phone_sha256, email, email_sha256, order_id or igsid"
                     .into(),
             );
         }

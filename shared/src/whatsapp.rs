@@ -162,7 +162,9 @@ fn message_time(m: &Value, now_ms: i64) -> i64 {
     }
 }
 
-fn clean(text: &str, max: usize) -> String {
+/// Drops control characters (keeping newlines and tabs) and cuts to `max`
+/// bytes: Meta's texts are kept, never refused for their content.
+pub(crate) fn clean(text: &str, max: usize) -> String {
     let t: String = text
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))

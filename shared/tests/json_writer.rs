@@ -10,9 +10,10 @@ use touchline_shared::Event;
 
 /// Kinds only servers send (the webhook, `/v1/events`); the tracker's writer
 /// never writes them, serde does on the edge.
-const SERVER_KINDS: [&str; 5] = [
+const SERVER_KINDS: [&str; 6] = [
     "crm_stage",
     "instagram",
+    "instagram_inbound",
     "order_status",
     "paid_search",
     "whatsapp_inbound",

@@ -332,3 +332,92 @@ proptest! {
         prop_assert!(link::verify(b"link-secret", &s, now).is_err());
     }
 }
+
+/// A realistic Instagram messaging delivery: a click-to-Direct ad message, an
+/// ig.me referral, an Icebreaker tap, a story reply, a read, an echo.
+fn golden_ig_delivery() -> Value {
+    let igsid = "990000000000001";
+    json!({
+        "object": "instagram",
+        "entry": [{ "id": "17800000000000001", "time": 1764052300123_i64, "messaging": [
+            { "sender": { "id": igsid }, "recipient": { "id": "17800000000000001" }, "timestamp": 1764052300000_i64,
+              "message": { "mid": "IG.P1", "text": "Is this available? [ref:tl-abcdefgh23]",
+                "referral": { "ref": "spring", "ad_id": "333333333333333", "source": "ADS", "type": "OPEN_THREAD",
+                  "ads_context_data": { "ad_title": "Spring sale", "photo_url": "https://example.invalid/a.jpg" } } } },
+            { "sender": { "id": igsid }, "timestamp": 1764052310000_i64,
+              "referral": { "ref": "poster-mumbai", "source": "IGME-SOURCE-LINK", "type": "OPEN_THREAD" } },
+            { "sender": { "id": igsid }, "timestamp": 1764052320000_i64,
+              "postback": { "title": "Ship to Pune?", "payload": "SHIP", "referral": { "ref": "bio" } } },
+            { "sender": { "id": igsid }, "timestamp": 1764052330000_i64,
+              "message": { "mid": "IG.P4", "text": "love it", "reply_to": { "story": { "id": "179", "url": "https://x.invalid" } } } },
+            { "sender": { "id": igsid }, "timestamp": 1764052340000_i64, "read": { "mid": "IG.P1" } },
+            { "sender": { "id": "17800000000000001" }, "timestamp": 1764052350000_i64,
+              "message": { "mid": "IG.E1", "text": "reply", "is_echo": true } }
+        ]}]
+    })
+}
+
+/// Everything a parsed Instagram delivery promises to the edge, including that
+/// each event it yields is one the schema's own validation accepts.
+fn check_ig_delivery(d: &touchline_shared::instagram::Delivery) -> Result<(), TestCaseError> {
+    use touchline_shared::limits::MAX_IG_MESSAGING_EVENTS;
+    prop_assert!(d.events.len() <= MAX_IG_MESSAGING_EVENTS);
+    for r in d.reasons() {
+        prop_assert!(!r.is_empty());
+    }
+    for m in &d.events {
+        prop_assert!(m.time > 0 && m.time <= NOW + MAX_FUTURE_SKEW_MS);
+        let id = m.event_id();
+        prop_assert!(id.len() == 35 && id.starts_with("ig-"), "{}", id);
+        let keys = m.identity_keys(Some(b"link-secret"), NOW);
+        prop_assert!(matches!(keys.first(), Some(IdentityKey::Instagram(_))));
+        prop_assert!(keys.iter().all(|k| k.check().is_ok()), "{:?}", keys);
+        let e = m.to_event("demo");
+        let batch = serde_json::to_vec(&json!({ "sent_at": m.time, "events": [e] })).expect("json");
+        let out = touchline_shared::validate::validate_server_batch(&batch, m.time).expect("batch");
+        prop_assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(3_000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_instagram_parser(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(d) = touchline_shared::instagram::parse_delivery(&body, NOW) {
+            check_ig_delivery(&d)?;
+        }
+    }
+
+    #[test]
+    fn mutated_instagram_deliveries_yield_only_valid_events_or_a_reason(
+        path in prop::collection::vec(any::<usize>(), 1..9),
+        new in any_json(),
+    ) {
+        let mut v = golden_ig_delivery();
+        mutate(&mut v, &path, new);
+        let body = serde_json::to_vec(&v).expect("json");
+        match touchline_shared::instagram::parse_delivery(&body, NOW) {
+            Ok(d) => check_ig_delivery(&d)?,
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn ig_me_refs_verify_and_any_one_byte_change_is_refused(
+        visitor in "[A-Za-z0-9_.-]{1,64}", at in any::<usize>(), byte in any::<u8>(),
+    ) {
+        let secret = b"link-secret";
+        let r = link::mint_ig_ref(secret, &visitor, NOW + 60_000).expect("ref");
+        prop_assert!(r.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b)));
+        prop_assert_eq!(link::verify_ig_ref(secret, &r, NOW), Ok(IdentityKey::Visitor(visitor.clone())));
+        let mut bytes = r.clone().into_bytes();
+        let i = at % bytes.len();
+        prop_assume!(bytes[i] != byte);
+        bytes[i] = byte;
+        if let Ok(changed) = String::from_utf8(bytes) {
+            prop_assert!(link::verify_ig_ref(secret, &changed, NOW).is_err(), "{}", changed);
+        }
+    }
+}

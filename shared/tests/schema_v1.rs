@@ -65,6 +65,7 @@ fn every_kind_has_a_golden_fixture() {
             "engagement",
             "identify",
             "instagram",
+            "instagram_inbound",
             "order",
             "order_status",
             "page_view",
@@ -79,10 +80,11 @@ fn every_kind_has_a_golden_fixture() {
     );
 }
 
-/// Kinds only servers may send (`POST /v1/events`, the WhatsApp webhook).
-const SERVER_KINDS: [&str; 5] = [
+/// Kinds only servers may send (`POST /v1/events`, the WhatsApp and Instagram webhooks).
+const SERVER_KINDS: [&str; 6] = [
     "crm_stage",
     "instagram",
+    "instagram_inbound",
     "order_status",
     "paid_search",
     "whatsapp_inbound",

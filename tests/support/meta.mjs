@@ -42,12 +42,12 @@ export function delivery(messages, { waId, userId, name = 'Test User', statuses 
 }
 
 /** POSTs a delivery as Meta would: raw body, signed. */
-export async function postWebhook(w, payload, { signature, secret, headers = {} } = {}) {
+export async function postWebhook(w, payload, { signature, secret, headers = {}, path = '/webhooks/whatsapp' } = {}) {
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const sig = signature === undefined ? sign(body, secret) : signature;
   const h = { 'content-type': 'application/json', ...headers };
   if (sig !== null) h['x-hub-signature-256'] = sig;
-  const res = await fetch(`${w.url}/webhooks/whatsapp`, { method: 'POST', headers: h, body });
+  const res = await fetch(`${w.url}${path}`, { method: 'POST', headers: h, body });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 

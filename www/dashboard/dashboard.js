@@ -58,10 +58,16 @@
   const pct = (x) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
   const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
   const dur = (ms) => (ms == null ? '—' : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < DAY ? `${(ms / 3_600_000).toFixed(1)} h` : `${(ms / DAY).toFixed(1)} d`);
-  const SOURCE_NAMES = { meta_ctwa: 'Meta click-to-WhatsApp ad', meta: 'Meta', google: 'Google', instagram: 'Instagram', whatsapp: 'WhatsApp', search: 'Search', facebook: 'Facebook' };
+  const SOURCE_NAMES = {
+    meta_ctwa: 'Meta click-to-WhatsApp ad', meta: 'Meta', google: 'Google', instagram: 'Instagram', whatsapp: 'WhatsApp', search: 'Search', facebook: 'Facebook',
+    instagram_ad: 'Instagram click-to-Direct ad', instagram_reel: 'Instagram reel', instagram_story: 'Instagram story', instagram_profile: 'Instagram profile link', ig_me: 'ig.me link',
+  };
   const ACTIONS = {
     ad_click: (p) => `Ad clicked${p.detail ? `: “${p.detail}”` : ''}`,
-    message: (p) => `WhatsApp message: “${p.detail || ''}”`,
+    message: (p) => `${p.channel === 'instagram' ? 'Instagram Direct' : 'WhatsApp'} message: “${p.detail || ''}”`,
+    story_reply: (p) => `Replied to a story: “${p.detail || ''}”`,
+    icebreaker: (p) => `Tapped “${p.detail || ''}” in Instagram Direct`,
+    link_open: () => 'Opened an ig.me link',
     page_view: (p) => `Visited ${p.detail || '/'}`,
     product_view: (p) => `Viewed product ${p.detail || ''}`,
     pricing_view: () => 'Read the pricing page',
@@ -192,11 +198,59 @@
     $('#ttc').replaceChildren(el('p', { class: 'small muted', text: `${t.converted} converted · median ${dur(t.median_ms)}` }), bars);
   }
 
+  // ------------------------------------------------- predicted intent, friction
+  let intent = [];
+  const site = () => encodeURIComponent($('#site').value.trim());
+  function drawPredictions() {
+    const table = $('#predictions');
+    const key = table.dataset.sort;
+    const dir = table.dataset.order === 'asc' ? 1 : -1;
+    const rows = [...intent].sort((a, b) => dir * (a[key] - b[key]) || a.profile_id.localeCompare(b.profile_id));
+    for (const th of table.querySelectorAll('th[data-sort]')) {
+      th.setAttribute('aria-sort', th.dataset.sort === key ? (dir > 0 ? 'ascending' : 'descending') : 'none');
+    }
+    table.querySelector('tbody').replaceChildren(...rows.map((p) => {
+      const tr = el('tr', { 'data-profile': p.profile_id, 'data-score': String(p.score), class: 'clickable' },
+        el('td', { class: 'mono small', text: p.profile_id }),
+        el('td', { class: 'num', text: pct(p.score) }),
+        el('td', { text: p.reasons.join(', ') || '—' }),
+        el('td', { class: 'num small', text: `${date(p.last_time)} ${time(p.last_time)}` }));
+      tr.addEventListener('click', () => { $('#who').value = p.profile_id; findPerson(p.profile_id); });
+      return tr;
+    }));
+  }
+  async function loadPredictions() {
+    const r = await api(`/v1/predictions?site=${site()}&min_score=${encodeURIComponent($('#min-score').value || '0')}&limit=100`);
+    const m = r.model;
+    $('#model-status').textContent = m.state === 'trained'
+      ? `Model ${m.message}; default weights are used until ${m.min_converters} converters. ${r.open_profiles} open profiles.`
+      : `Default weights until ${m.min_converters} converters; now ${m.converters}. ${r.open_profiles} open profiles.`;
+    $('#model-status').dataset.state = m.state;
+    intent = r.profiles;
+    drawPredictions();
+  }
+  async function loadFriction() {
+    const r = await api(`/v1/friction?site=${site()}&${range()}`);
+    const f = r.report;
+    $('#friction-note').textContent = `${f.profiles} journeys · ${f.converted} ordered · ${f.abandoned} left · ${f.in_progress} in progress${f.note ? ` — ${f.note}` : ''}`;
+    const listed = (xs) => xs.map((x) => `${x.what} (${x.count})`).join('; ') || '—';
+    $('#friction tbody').replaceChildren(...f.steps.map((s) => el('tr', { 'data-step': s.step },
+      el('th', { scope: 'row', text: s.step }), el('td', { class: 'num', text: s.reached }), el('td', { class: 'num', text: s.left }),
+      el('td', { class: 'num', text: pct(s.drop_off) }), el('td', { class: 'num', text: dur(s.median_ms_before_leaving) }),
+      el('td', { class: 'small', text: listed(s.last_events), title: s.last_events.map((x) => x.examples.join(', ')).join(' | ') }),
+      el('td', { class: 'small', text: listed(s.questions) }))));
+  }
+  function loadIntent() {
+    loadPredictions().catch(showError);
+    loadFriction().catch(showError);
+  }
+
   function loadReports() {
     $('#error').textContent = '';
     loadCampaigns().catch(showError);
     loadFunnel().catch(showError);
     loadCohorts().catch(showError);
+    loadIntent();
   }
 
   // -------------------------------------------------------------- live feed
@@ -225,5 +279,15 @@
   $('#range').addEventListener('submit', (e) => { e.preventDefault(); loadReports(); });
   $('#model').addEventListener('change', () => loadCampaigns().catch(showError));
   $('#funnel-form').addEventListener('submit', (e) => { e.preventDefault(); loadFunnel().catch(showError); });
+  $('#intent-form').addEventListener('submit', (e) => { e.preventDefault(); loadIntent(); });
+  $('#train').addEventListener('click', () => api(`/v1/model/train?site=${site()}`, { method: 'POST' }).then(loadPredictions).catch(showError));
+  for (const th of document.querySelectorAll('#predictions th[data-sort]')) {
+    th.addEventListener('click', () => {
+      const t = $('#predictions');
+      t.dataset.order = t.dataset.sort === th.dataset.sort && t.dataset.order === 'desc' ? 'asc' : 'desc';
+      t.dataset.sort = th.dataset.sort;
+      drawPredictions();
+    });
+  }
   if (sessionStorage.getItem(KEY)) signIn(sessionStorage.getItem(KEY));
 })();

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use touchline_shared::bots::is_bot;
 use touchline_shared::identity::IdentityKey;
+use touchline_shared::instagram::classify_web;
 use touchline_shared::sites::{check_origin, cors_origin, Sites};
 use touchline_shared::stitch::event_keys;
 use touchline_shared::validate::{validate_batch, Rejection};
@@ -85,7 +86,7 @@ async fn collect(
     let mut rejected = outcome.rejected;
     let link_secret = config::optional_secret(env, bindings::LINK_SECRET);
     let mut by_visitor: BTreeMap<String, Group> = BTreeMap::new();
-    for a in outcome.accepted {
+    for mut a in outcome.accepted {
         if let Err(reason) = check_origin(sites, &a.event.site_id, origin) {
             rejected.push(Rejection {
                 index: a.index,
@@ -93,6 +94,8 @@ async fn collect(
             });
             continue;
         }
+        // Instagram's in-app browser names itself only in the user agent.
+        classify_web(&mut a.event, &user_agent);
         let item = AppendItem {
             event_id: a.event.event_id.clone(),
             site_id: a.event.site_id.clone(),

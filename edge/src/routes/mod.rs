@@ -3,8 +3,11 @@
 pub mod collect;
 pub mod events;
 pub mod health;
+pub mod instagram;
 pub mod journeys;
 pub mod links;
+pub mod meta_webhook;
+pub mod predict;
 pub mod profiles;
 pub mod reports;
 pub mod signals;

@@ -30,10 +30,11 @@ const WEEK_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Longest currency parameter (ISO 4217 codes are 3 letters).
 const CURRENCY_LEN: usize = 3;
 
-struct Query(Vec<(String, String)>);
+/// A request's query parameters (also read by `routes/predict.rs`).
+pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn of(req: &Request) -> std::result::Result<Self, AppError> {
+    pub(crate) fn of(req: &Request) -> std::result::Result<Self, AppError> {
         Ok(Query(
             req.url()?
                 .query_pairs()
@@ -42,23 +43,23 @@ impl Query {
         ))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn range(&self) -> std::result::Result<(i64, i64), AppError> {
+    pub(crate) fn range(&self) -> std::result::Result<(i64, i64), AppError> {
         parse_range(self.get("from"), self.get("to"), now()).map_err(bad)
     }
 }
 
-fn bad((code, message): ParamError) -> AppError {
+pub(crate) fn bad((code, message): ParamError) -> AppError {
     AppError::BadRequest(code, message)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     Date::now().as_millis() as i64
 }
 

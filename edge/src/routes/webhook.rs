@@ -11,15 +11,14 @@
 //! redeliveries are stored once.
 
 use serde_json::json;
-use touchline_shared::limits::MAX_WEBHOOK_BODY_BYTES;
-use touchline_shared::sign::verify_hub_signature;
-use touchline_shared::whatsapp::{parse_delivery, verify_subscription, Delivery};
+use touchline_shared::whatsapp::{parse_delivery, Delivery};
 use worker::{Context, Date, Env, Request, Response, Result, RouteContext};
 
 use crate::bindings;
 use crate::config;
 use crate::error::{respond, AppError, AppResult};
 use crate::profile::AppendItem;
+use crate::routes::meta_webhook;
 use crate::store::{self, Group};
 
 /// Path of the webhook.
@@ -32,34 +31,7 @@ pub fn verify(req: Request, ctx: RouteContext<()>) -> Result<Response> {
 
 fn verify_inner(req: &Request, env: &Env) -> AppResult {
     let configured = config::secret(env, bindings::WHATSAPP_VERIFY_TOKEN)?;
-    let url = req.url()?;
-    let get = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    let (mode, token, challenge) = (
-        get("hub.mode"),
-        get("hub.verify_token"),
-        get("hub.challenge"),
-    );
-    match verify_subscription(
-        mode.as_deref(),
-        token.as_deref(),
-        challenge.as_deref(),
-        &configured,
-    ) {
-        Some(challenge) => {
-            let mut resp = Response::ok(challenge)?;
-            resp.headers_mut()
-                .set("Content-Type", "text/plain; charset=utf-8")?;
-            Ok(resp)
-        }
-        None => Err(AppError::Forbidden(
-            "verification refused: hub.mode must be `subscribe` and hub.verify_token must match"
-                .into(),
-        )),
-    }
+    meta_webhook::handshake(req, &configured)
 }
 
 /// A delivery (dispatched from the fetch handler, which owns `wait_until`).
@@ -69,27 +41,7 @@ pub async fn post(mut req: Request, env: Env, ctx: &Context) -> Result<Response>
 
 async fn post_inner(req: &mut Request, env: Env, ctx: &Context) -> AppResult {
     let secret = config::secret(&env, bindings::WHATSAPP_APP_SECRET)?;
-    let too_large = || {
-        AppError::PayloadTooLarge(format!(
-            "webhook body is over {MAX_WEBHOOK_BODY_BYTES} bytes"
-        ))
-    };
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|l| l > MAX_WEBHOOK_BODY_BYTES) {
-        return Err(too_large());
-    }
-    let body = req.bytes().await?;
-    if body.len() > MAX_WEBHOOK_BODY_BYTES {
-        return Err(too_large());
-    }
-    let header = req.headers().get("X-Hub-Signature-256")?;
-    if let Err(e) = verify_hub_signature(secret.as_bytes(), &body, header.as_deref()) {
-        worker::console_warn!("whatsapp webhook refused: {e}");
-        return Err(AppError::BadSignature(e.to_string()));
-    }
+    let body = meta_webhook::signed_body(req, &secret, "whatsapp").await?;
     let received_at = Date::now().as_millis() as i64;
     let delivery = parse_delivery(&body, received_at)
         .map_err(|m| AppError::BadRequest("malformed_webhook", m))?;
