@@ -9,7 +9,8 @@ wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
   target/wasm32-unknown-unknown/release/touchline_tracker.wasm
 "$bin/node" scripts/shrink-imports.mjs tracker/pkg/touchline_tracker
 mkdir -p tracker/dist
-"$bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+# The memory starts zeroed and Rust never uses its first KB (null page).
+"$bin/wasm-opt" -Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
   tracker/pkg/touchline_tracker_bg.wasm -o tracker/dist/t.wasm
 "$bin/node" scripts/compress.mjs tracker/dist/t.wasm

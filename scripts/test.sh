@@ -14,6 +14,8 @@ cargo fmt --all --check
 step "cargo clippy (host and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p touchline-tracker -p touchline-edge --target wasm32-unknown-unknown --all-targets -- -D warnings
+# The tracker as a page gets it: no_std, the shared core without std.
+cargo clippy -p touchline-tracker --target wasm32-unknown-unknown --release -- -D warnings
 step "core and edge unit tests"
 cargo test -p touchline-shared
 cargo test -p touchline-edge --lib

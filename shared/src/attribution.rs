@@ -1,6 +1,9 @@
 //! Attribution on landing: campaign parameters, ad click ids and the class of
 //! the referrer. Decided here so that the tracker and the edge always agree.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 /// Where a visit came from, judged by its referrer and click ids.
@@ -198,14 +201,22 @@ pub fn host_of(url: &str) -> &str {
     // A byte scan rather than `str::find(&str)`: the substring searcher
     // costs kilobytes in the wasm tracker.
     let rest = match url.as_bytes().windows(3).position(|w| w == b"://") {
-        Some(i) => &url[i + 3..],
+        // `get`, not indexing (these are ASCII positions): a slice that
+        // cannot panic keeps core's char-boundary panic, and the Unicode
+        // tables its message needs, out of the wasm tracker.
+        Some(i) => url.get(i + 3..).unwrap_or(""),
         None => return "",
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    match host.rfind(':') {
-        Some(i) if !host.ends_with(']') => &host[..i],
+    let authority = rest.get(..end).unwrap_or(rest);
+    // Byte scans from the end: the char searcher behind `rfind`/`rsplit`
+    // costs the wasm tracker about 250 bytes brotli.
+    let host = match authority.bytes().rposition(|b| b == b'@') {
+        Some(i) => authority.get(i + 1..).unwrap_or(""),
+        None => authority,
+    };
+    match host.bytes().rposition(|b| b == b':') {
+        Some(i) if !host.ends_with(']') => host.get(..i).unwrap_or(host),
         _ => host,
     }
 }

@@ -2,6 +2,9 @@
 //! the page decisions that depend on them: URL patterns for pricing and
 //! checkout pages, and site-search parameters.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::attribution::query_pairs;
 use crate::engagement::{DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_MS};
 use crate::limits::{MAX_SLUG_LEN, MAX_TEXT_LEN};
@@ -56,7 +59,8 @@ fn flag(v: &str) -> bool {
 }
 
 fn ms(v: &str, min: f64) -> Option<f64> {
-    let n = v.trim_ascii().parse::<u32>().ok()? as f64;
+    let n = crate::json::parse_i64(v.trim_ascii())?;
+    let n = u32::try_from(n).ok()? as f64;
     (n >= min).then_some(n)
 }
 

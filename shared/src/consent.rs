@@ -1,5 +1,8 @@
 //! Whether the tracker may store or send anything on this page.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The inputs of the consent decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Privacy {

@@ -2,6 +2,9 @@
 //! means, when to try again, and what the bounded offline queue keeps.
 //! Event ids make a retry harmless: the collector stores each id once.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 
 /// Room for `{"sent_at":…,"events":[]}` around the events.

@@ -2,6 +2,9 @@
 //! focused AND the user was active within the idle window. The shell reports
 //! state changes and activity with their times; this module does the sums.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Default idle window: activity counts for this long (ms).
 pub const DEFAULT_IDLE_MS: f64 = 30_000.0;
 /// Default heartbeat while engaged (ms).

@@ -6,8 +6,33 @@
 //! fixture tests compare the two), writes integers by hand, and writes money
 //! (`f64`) with at most three decimals, which is all a price or order value needs.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::attribution::{Attribution, ReferrerClass};
 use crate::schema::*;
+
+/// Reads a decimal integer (an optional sign, then 1 to 18 digits): what
+/// [`push_i64`] writes, without `str::parse` and its error machinery, which
+/// cost the wasm tracker about a kilobyte.
+pub fn parse_i64(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (b - b'0') as i64;
+    }
+    Some(if neg { -n } else { n })
+}
 
 /// Appends `n` in decimal.
 pub fn push_u64(out: &mut String, mut n: u64) {
@@ -51,7 +76,12 @@ pub fn push_num(out: &mut String, v: f64) {
         push_u64(out, v as u64);
         return;
     }
-    let milli = (v * 1000.0).round() as u64;
+    // Rounded half away from zero (`f64::round` is std-only).
+    let scaled = v * 1000.0;
+    let mut milli = scaled as u64;
+    if scaled - milli as f64 >= 0.5 {
+        milli += 1;
+    }
     if neg && milli != 0 {
         out.push('-');
     }
@@ -90,18 +120,21 @@ pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Writes the members of one JSON object; keeps track of the commas.
-struct Obj<'a> {
+/// Writes the members of one JSON object; keeps track of the commas. The
+/// tracker writes each event's `data` with it (see [`write_event`]).
+pub struct Obj<'a> {
     out: &'a mut String,
     first: bool,
 }
 
 impl<'a> Obj<'a> {
-    fn open(out: &'a mut String) -> Obj<'a> {
+    /// Opens an object at the end of `out`.
+    pub fn open(out: &'a mut String) -> Obj<'a> {
         out.push('{');
         Obj { out, first: true }
     }
-    fn key(&mut self, k: &str) -> &mut String {
+    /// Writes the key of the next member; its value goes into the result.
+    pub fn key(&mut self, k: &str) -> &mut String {
         if !self.first {
             self.out.push(',');
         }
@@ -110,45 +143,94 @@ impl<'a> Obj<'a> {
         self.out.push(':');
         self.out
     }
-    fn str(&mut self, k: &str, v: &str) {
+    /// A text member.
+    pub fn str(&mut self, k: &str, v: &str) {
         let out = self.key(k);
         push_str(out, v);
     }
-    fn opt_str(&mut self, k: &str, v: &Option<String>) {
+    /// A text member when there is a value.
+    pub fn opt_str(&mut self, k: &str, v: &Option<String>) {
         if let Some(v) = v {
             self.str(k, v);
         }
     }
-    fn int(&mut self, k: &str, v: i64) {
+    /// An integer member.
+    pub fn int(&mut self, k: &str, v: i64) {
         let out = self.key(k);
         push_i64(out, v);
     }
-    fn num(&mut self, k: &str, v: f64) {
+    /// A money member (at most three decimals, see [`push_num`]).
+    pub fn num(&mut self, k: &str, v: f64) {
         let out = self.key(k);
         push_num(out, v);
     }
-    fn close(self) {
+    /// Closes the object.
+    pub fn close(self) {
         self.out.push('}');
     }
 }
 
+/// The envelope of an event, borrowed (see [`Event`] for the fields).
+pub struct Envelope<'a> {
+    /// Schema version.
+    pub schema: u32,
+    /// The site.
+    pub site_id: &'a str,
+    /// The persisted visitor id.
+    pub visitor_id: &'a str,
+    /// The visit.
+    pub session_id: &'a str,
+    /// Unique per event.
+    pub event_id: &'a str,
+    /// Client time, ms since the epoch.
+    pub ts: i64,
+    /// Per-visitor sequence number.
+    pub seq: u32,
+    /// Page URL.
+    pub url: &'a str,
+    /// The page's referrer, if any.
+    pub referrer: &'a Option<String>,
+}
+
+/// An event as JSON: the envelope around `data`, an object already written
+/// (with its `kind`). This is how the tracker writes events without building
+/// [`Event`] values; [`Event::to_json`] goes through it too, and the golden
+/// tests hold that equal to what `serde_json` writes.
+pub fn write_event(e: &Envelope<'_>, data: &str) -> String {
+    let mut out = String::with_capacity(320 + data.len());
+    let mut o = Obj::open(&mut out);
+    o.int("schema", e.schema as i64);
+    o.str("site_id", e.site_id);
+    o.str("visitor_id", e.visitor_id);
+    o.str("session_id", e.session_id);
+    o.str("event_id", e.event_id);
+    o.int("ts", e.ts);
+    o.int("seq", e.seq as i64);
+    o.str("url", e.url);
+    o.opt_str("referrer", e.referrer);
+    o.key("data").push_str(data);
+    o.close();
+    out
+}
+
 impl Event {
-    /// This event as JSON, the same document `serde_json` writes.
+    /// This event as JSON, the same document `serde_json` writes (for the
+    /// current schema version).
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(320);
-        let mut o = Obj::open(&mut out);
-        o.int("schema", self.schema as i64);
-        o.str("site_id", &self.site_id);
-        o.str("visitor_id", &self.visitor_id);
-        o.str("session_id", &self.session_id);
-        o.str("event_id", &self.event_id);
-        o.int("ts", self.ts);
-        o.int("seq", self.seq as i64);
-        o.str("url", &self.url);
-        o.opt_str("referrer", &self.referrer);
-        self.data.write(o.key("data"));
-        o.close();
-        out
+        let mut data = String::new();
+        self.data.write(&mut data);
+        let envelope = Envelope {
+            schema: self.schema,
+            site_id: &self.site_id,
+            visitor_id: &self.visitor_id,
+            session_id: &self.session_id,
+            event_id: &self.event_id,
+            ts: self.ts,
+            seq: self.seq,
+            url: &self.url,
+            referrer: &self.referrer,
+        };
+        write_event(&envelope, &data)
     }
 }
 
@@ -231,7 +313,8 @@ impl EventData {
 }
 
 impl Attribution {
-    fn write(&self, out: &mut String) {
+    /// Writes this attribution as a JSON object at the end of `out`.
+    pub fn write(&self, out: &mut String) {
         let mut o = Obj::open(out);
         o.opt_str("utm_source", &self.utm_source);
         o.opt_str("utm_medium", &self.utm_medium);
@@ -301,6 +384,19 @@ mod tests {
         assert_eq!(num(0.0), "0");
         assert_eq!(num(1.0e10), "10000000000");
         assert_eq!(num(f64::NAN), "0");
+    }
+
+    #[test]
+    fn integers_read_back_what_is_written_and_nothing_else() {
+        for n in [0, 7, -42, 1_764_000_000_000, i64::MAX / 1000] {
+            let mut s = String::new();
+            push_i64(&mut s, n);
+            assert_eq!(parse_i64(&s), Some(n));
+        }
+        assert_eq!(parse_i64("+5"), Some(5));
+        for bad in ["", "-", "1.5", "1e3", " 1", "12a", "9999999999999999999"] {
+            assert_eq!(parse_i64(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -6,10 +6,31 @@
 //! identify normalisation, delivery and retry, consent, WhatsApp references). No browser
 //! and no Worker types; time and ids are passed in by the shells (`tracker/`,
 //! `edge/`), so every decision is a plain function that is unit-tested natively.
+//!
+//! Without the feature `std` the crate is `no_std` + `alloc` and builds only
+//! the modules the wasm tracker uses; the edge turns `std` on (through
+//! `validate`).
+#![cfg_attr(not(feature = "std"), no_std)]
+// In the tracker's build, no `&text[a..b]`: its char-boundary panic pulls
+// formatting and Unicode tables (~2.7 KB brotli) into the wasm; use `get`.
+#![cfg_attr(not(feature = "std"), deny(clippy::string_slice))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
+/// What `std`'s prelude would give, for the modules that build `no_std`.
+#[allow(unused_imports)]
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
+
 pub mod attribution;
+#[cfg(feature = "std")]
 pub mod bots;
 pub mod config;
 pub mod consent;
@@ -32,8 +53,11 @@ pub mod normalize;
 pub mod predict;
 pub mod pricing;
 pub mod reference;
+#[cfg(feature = "std")]
 pub mod report_params;
+#[cfg(feature = "std")]
 pub mod reports;
+#[cfg(feature = "std")]
 pub mod rules;
 pub mod schema;
 pub mod scroll;
@@ -42,6 +66,7 @@ pub mod session;
 pub mod sign;
 #[cfg(feature = "validate")]
 pub mod signal;
+#[cfg(feature = "std")]
 pub mod sites;
 #[cfg(feature = "validate")]
 pub mod stitch;

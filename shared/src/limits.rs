@@ -1,6 +1,9 @@
 //! Explicit, named limits on every input. The edge enforces them; the tracker
 //! uses the same numbers so that it never builds a batch the edge would refuse.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Largest request body accepted by `POST /v1/collect` (bytes). Bigger: 413.
 /// The tracker splits batches to stay under it (sendBeacon's quota is 64 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -3,6 +3,9 @@
 //! their SHA-256 digests match those computed by the edge or an ad platform.
 //! The browser hashes the result; the raw value never leaves it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Lowercase, trimmed email; `None` when it is not an address.
 pub fn normalize_email(raw: &str) -> Option<String> {
     let e = raw.trim_ascii().to_ascii_lowercase();

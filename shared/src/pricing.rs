@@ -2,6 +2,9 @@
 //! page loads, and the distinct products of a session (comparisons). Both are
 //! stored as short strings the shell puts in localStorage; both are bounded.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The window of the pricing count (ms).
 pub const PRICING_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Most pricing views remembered; older ones are forgotten first.
@@ -16,7 +19,7 @@ pub const MAX_SESSION_PRODUCTS: usize = 20;
 pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
     let mut times: Vec<i64> = stored
         .split(',')
-        .filter_map(|t| t.parse::<i64>().ok())
+        .filter_map(crate::json::parse_i64)
         .filter(|t| now - *t < PRICING_WINDOW_MS)
         .collect();
     times.push(now);

@@ -5,6 +5,9 @@
 //! in its `whatsapp_click` event. When an inbound message contains the token, the
 //! collector links that WhatsApp user to the visitor.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Prefix of every token.
 pub const TOKEN_PREFIX: &str = "tl-";
 /// Random bytes in a token (40 bits).
@@ -26,6 +29,7 @@ pub fn token_from_bytes(bytes: &[u8; TOKEN_BYTES]) -> String {
 
 /// The prefilled message with the token appended as ` [ref:<token>]`
 /// (replacing a token already there, so a second click does not stack them).
+#[allow(clippy::string_slice)] // the edge's; the tracker uses `walink`'s
 pub fn decorate_text(prefill: &str, token: &str) -> String {
     let base = match prefill.find(" [ref:") {
         Some(i) => &prefill[..i],
@@ -40,6 +44,7 @@ pub fn decorate_text(prefill: &str, token: &str) -> String {
 }
 
 /// Every token found in a message text (case-insensitive; returned lowercase).
+#[allow(clippy::string_slice)] // the edge's, not in the tracker's wasm
 pub fn find_tokens(text: &str) -> Vec<String> {
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();

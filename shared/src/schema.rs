@@ -4,6 +4,9 @@
 //! can never disagree about a field. The set of kinds is closed: an unknown
 //! `kind` or an unknown field is an error, not something stored on faith.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::Attribution;
@@ -220,8 +223,11 @@ pub struct Custom {
     /// Event name, a slug.
     pub name: String,
     /// Flat properties.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub props: std::collections::BTreeMap<String, Scalar>,
+    #[serde(
+        default,
+        skip_serializing_if = "alloc::collections::BTreeMap::is_empty"
+    )]
+    pub props: alloc::collections::BTreeMap<String, Scalar>,
 }
 
 /// Click-to-WhatsApp ad data from the `referral` object of an inbound message.

@@ -2,6 +2,9 @@
 //! and which milestones that crosses. The shell reads the three metrics at most
 //! once per animation frame and asks this module what they mean.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Milestones announced once each per page view, in order.
 pub const MILESTONES: [u8; 5] = [25, 50, 75, 90, 100];
 

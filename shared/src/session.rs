@@ -1,5 +1,8 @@
 //! Visitor sessions: a session ends after 30 minutes without activity.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::limits::SESSION_TIMEOUT_MS;
 
 /// A session as the tracker keeps it between page loads.
@@ -14,9 +17,11 @@ pub struct Session {
 impl Session {
     /// Reads the stored form `"<id>.<last_activity>"`; `None` when unreadable.
     pub fn parse(stored: &str) -> Option<Session> {
-        let (id, last) = stored.rsplit_once('.')?;
+        // A byte scan: `rsplit_once` pulls a char searcher into the wasm.
+        let dot = stored.bytes().rposition(|b| b == b'.')?;
+        let (id, last) = (stored.get(..dot)?, stored.get(dot + 1..)?);
         // Integer parsing: float parsing would add kilobytes to the wasm.
-        let last_activity = last.parse::<i64>().ok()? as f64;
+        let last_activity = crate::json::parse_i64(last)? as f64;
         (!id.is_empty()).then(|| Session {
             id: id.to_owned(),
             last_activity,
@@ -28,7 +33,7 @@ impl Session {
         let mut s = self.id.clone();
         s.push('.');
         // Whole milliseconds; integer formatting keeps float code out of the wasm.
-        s.push_str(&(self.last_activity as i64).to_string());
+        crate::json::push_i64(&mut s, self.last_activity as i64);
         s
     }
 

@@ -2,6 +2,9 @@
 //! prefilled message with a reference token so that the collector can tie the
 //! chat that follows to this visitor.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::attribution::{host_of, percent_decode};
 
 /// True for `wa.me`, `api.whatsapp.com` (and `web.`/`chat.whatsapp.com`) and
@@ -25,11 +28,15 @@ pub fn is_whatsapp_link(href: &str) -> bool {
 /// fragment is kept.
 pub fn decorate(href: &str, token: &str) -> String {
     let (base, frag) = match href.find('#') {
-        Some(i) => href.split_at(i),
+        // `get`, not indexing, as in `host_of`: no char-boundary panic path.
+        Some(i) => (href.get(..i).unwrap_or(href), href.get(i..).unwrap_or("")),
         None => (href, ""),
     };
     let (path, query) = match base.find('?') {
-        Some(i) => (&base[..i], &base[i + 1..]),
+        Some(i) => (
+            base.get(..i).unwrap_or(base),
+            base.get(i + 1..).unwrap_or(""),
+        ),
         None => (base, ""),
     };
     let mut text = String::new();
@@ -58,7 +65,7 @@ pub fn decorate(href: &str, token: &str) -> String {
 /// searcher into the wasm tracker.
 fn decorate_text(prefill: &str, token: &str) -> String {
     let base = match prefill.as_bytes().windows(6).position(|w| w == b" [ref:") {
-        Some(i) => &prefill[..i],
+        Some(i) => prefill.get(..i).unwrap_or(prefill),
         None => prefill,
     };
     let mut s = String::with_capacity(base.len() + token.len() + 7);

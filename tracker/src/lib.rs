@@ -1,18 +1,31 @@
-//! Touchline's browser tracker.
+//! Touchline's browser tracker: a decisions-only core in wasm behind a
+//! hand-written JS shell (`src/shell.js`).
 //!
-//! A shell around the core: it reads the browser (location, storage, clocks,
-//! lifecycle events), asks `touchline-shared` what that means, and delivers
-//! batches to the collector. Every entry point swallows failure: the host page
-//! must never see an exception from us, so problems degrade to "not tracked".
+//! The shell listens to the page (scroll, visibility, focus, activity,
+//! clicks, submits, history, lifecycle, checkout sections) and reports what
+//! happened to [`Tracker::on`]; the core asks `touchline-shared` what that
+//! means and answers with a compact list of effects (store, send, set a
+//! timer, measure next frame, observe sections, decorate a link, hash a
+//! value) that the shell performs. Every shell entry is guarded: the host page
+//! never sees an exception from us, so problems degrade to "not tracked".
+//!
+//! The wasm is `no_std` (with `alloc`): its panic handler is a trap, so no
+//! formatting or panic messages are shipped. The feature `std` (on for this
+//! crate's own tests) leaves panics to the standard library.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(clippy::string_slice)]
 #![deny(missing_docs)]
 
-mod browser;
-mod listener;
+extern crate alloc;
+
 mod tracker;
 #[doc(hidden)]
 pub mod transport;
 
+use alloc::string::String;
 use wasm_bindgen::prelude::*;
+
+pub use tracker::Tracker;
 
 /// Talc instead of the default dlmalloc: about 5 KB less wasm for the same
 /// job (single-threaded wasm, a heap that grows with the page's memory).
@@ -20,26 +33,39 @@ use wasm_bindgen::prelude::*;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-pub use tracker::{inspect, start_with, stop, Tracker};
+/// No formatting, no unwinding: a panic (a bug, never outside data) traps,
+/// which the shell's guards turn into "not tracked".
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+#[wasm_bindgen(module = "/src/shell.js")]
+extern "C" {
+    /// A localStorage value; empty when absent or storage is blocked.
+    fn load(key: &str) -> String;
+    /// Hands a new core to the shell, which starts listening (`opts`: see
+    /// [`start`]).
+    fn boot(core: Tracker, opts: &str);
+    /// `touchline(name, arg)`: one page command (tests call it directly).
+    pub fn command(name: &JsValue, arg: &JsValue);
+    /// Stops tracking on this page: every listener, timer, observer and
+    /// history patch is removed (tests).
+    pub fn stop();
+}
 
 /// Starts tracking on this page; called once by the loader (`t.js`).
 ///
-/// `site` is the site id from the script tag's `data-site`, `endpoint` the
-/// collector URL, `options` the script element (its `data-*` attributes are
-/// the options) and `consent` a consent choice the page queued before the
-/// wasm loaded. Does nothing when called twice or without a site id.
+/// `opts` is `endpoint`, `site` and then `data-*` option names and values
+/// of the script tag, joined by `\x1f`. Does nothing when tracking already
+/// runs or without a site id.
 #[wasm_bindgen]
-pub fn start(site: JsValue, endpoint: JsValue, options: JsValue, consent: JsValue) {
-    if let (Some(site), Some(endpoint)) = (site.as_string(), endpoint.as_string()) {
-        tracker::start(&site, &endpoint, options, consent);
-    }
+pub fn start(opts: &str) {
+    boot(Tracker::default(), opts);
 }
 
-/// Runs one `touchline(name, arg)` command from the page (or the queue of
-/// commands made before the wasm loaded). Unknown commands are ignored.
-#[wasm_bindgen]
-pub fn command(name: JsValue, arg: JsValue) {
-    if let Some(name) = name.as_string() {
-        tracker::with(|t| t.command(&name, arg));
-    }
+/// Reads a stored value through the shell (`None` when absent or empty).
+pub(crate) fn stored(key: &str) -> Option<String> {
+    Some(load(key)).filter(|v| !v.is_empty())
 }

@@ -1,29 +1,27 @@
-//! The tracker's state: ids, the page view being watched, the pending
-//! events, and the page's listeners. Every decision is asked of the core
-//! (`touchline-shared`); this file reads the browser and performs effects.
+//! The tracker's decisions: ids, the page view being watched, the pending
+//! events, timers and the retry queue. The shell reports what happened (one
+//! operation with its text and number arguments); this file asks the shared
+//! core what it means and answers with effects for the shell to perform.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use touchline_shared::attribution::truncate;
 use touchline_shared::config::{clean_text, slug, Config};
 use touchline_shared::consent::{parse_consent, Privacy};
-use touchline_shared::delivery::{backoff_ms, outcome, Outcome};
+use touchline_shared::delivery::{self, backoff_ms, outcome, Outcome};
 use touchline_shared::engagement::Dwell;
+use touchline_shared::json::{parse_i64, push_u64, write_event, Envelope, Obj};
 use touchline_shared::limits::{MAX_ID_LEN, MAX_TEXT_LEN, MAX_URL_LEN};
 use touchline_shared::normalize::{hex, normalize_email, normalize_phone};
 use touchline_shared::pricing::{record_pricing_view, record_product_view};
-use touchline_shared::schema::*;
 use touchline_shared::scroll::{depth_pct, ScrollDepth};
 use touchline_shared::session::Session;
-use touchline_shared::{reference, walink, Attribution, Event, EventData, SCHEMA_VERSION};
+use touchline_shared::{reference, walink, Attribution, SCHEMA_VERSION};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::Element;
 
-use crate::browser::{self, attr, load, meta, now, num, prop, random_id, remove, save};
-use crate::listener::{Handler, Listener, Observer, Patch, Timer};
-use crate::transport;
+use crate::transport::{bodies, KEY_DROPPED, KEY_QUEUE};
 
 /// localStorage keys (first-party, this origin only).
 const KEY_VISITOR: &str = "tl_vid";
@@ -37,324 +35,394 @@ const KEY_CONSENT: &str = "tl_consent";
 const FLUSH_DELAY_MS: f64 = 1_000.0;
 /// A batch is sent at once when this many events are pending.
 const FLUSH_AT_EVENTS: usize = 20;
-/// Activity is noted at most this often (ms): mousemove fires a lot.
-const ACTIVITY_THROTTLE_MS: f64 = 500.0;
+/// Bodies remembered while their delivery is unknown (oldest forgotten).
+const MAX_IN_FLIGHT: usize = 32;
+
+// What the shell reports (`op` of `Tracker::on`); `src/shell.js` uses the
+// same numbers.
+const START: u32 = 0;
+const COMMAND: u32 = 1;
+const NAVIGATED: u32 = 2;
+const SHOWN: u32 = 3;
+const HIDDEN: u32 = 4;
+const VISIBILITY: u32 = 5;
+const FOCUS: u32 = 6;
+const ACTIVITY: u32 = 7;
+const FRAME: u32 = 8;
+const CLICK: u32 = 9;
+const STEP: u32 = 10;
+const TIMER: u32 = 11;
+const SENT: u32 = 12;
+const DIGEST: u32 = 13;
+const ONLINE: u32 = 14;
+
+// The context every call carries. Texts: location.href, location.pathname,
+// document.referrer, document.title, then the page's markup (touchline:page,
+// the product's sku, name, currency, touchline:checkout-step; empty for
+// the operations after SHOWN, which cannot begin a page view); the
+// operation's own texts follow.
+const S_HREF: usize = 0;
+const S_PATH: usize = 1;
+const S_REFERRER: usize = 2;
+const S_TITLE: usize = 3;
+const S_KIND: usize = 4;
+const S_SKU: usize = 5;
+const S_NAME: usize = 6;
+const S_CURRENCY: usize = 7;
+const S_STEP: usize = 8;
+const S_OP: usize = 9;
+// Numbers: Date.now(), visible, focused, four random u32 (crypto), the
+// product's price (NaN when none); the operation's own numbers follow.
+const N_NOW: usize = 0;
+const N_VISIBLE: usize = 1;
+const N_FOCUSED: usize = 2;
+const N_RANDOM: usize = 3;
+const N_PRICE: usize = 7;
+const N_OP: usize = 8;
 
 /// What is measured of one page view.
+#[derive(Default)]
 struct Page {
     url: String,
     referrer: String,
     scroll: ScrollDepth,
     containers: Vec<(String, ScrollDepth)>,
-    dwell: Dwell,
+    dwell: Option<Dwell>,
     steps: Vec<String>,
 }
 
-/// The tracker of this page.
+/// The tracker of one page, owned by the shell.
+#[wasm_bindgen]
+#[derive(Default)]
 pub struct Tracker {
+    started: bool,
     site_id: String,
-    endpoint: String,
     config: Config,
     allowed: bool,
     visitor_id: String,
     seq: u32,
-    pending: Vec<Event>,
+    /// Events (JSON) waiting for the next batch.
+    pending: Vec<String>,
     page: Page,
     attempt: u32,
-    last_activity: f64,
-    frame_requested: bool,
     scan_sections: bool,
-    dirty: Vec<Element>,
-    /// Failures that degraded to "not tracked" (dropped bodies, refused APIs).
-    pub failures: u32,
-    flush_timer: Option<Timer>,
-    retry_timer: Option<Timer>,
-    heartbeat: Option<Timer>,
-    observer: Option<Observer>,
-    frame: Option<Closure<dyn FnMut()>>,
-    listeners: Vec<Listener>,
-    patches: Vec<Patch>,
-}
-
-thread_local! {
-    static TRACKER: RefCell<Option<Tracker>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` on the tracker if it is started and not already busy (re-entrant
-/// calls from inside a callback are dropped rather than panicking).
-pub(crate) fn with<R>(f: impl FnOnce(&mut Tracker) -> R) -> Option<R> {
-    TRACKER.with(|t| t.try_borrow_mut().ok()?.as_mut().map(f))
-}
-
-/// Starts the page's tracker (once) with the script tag's options; `consent`
-/// is a choice queued by the page before the wasm loaded.
-pub(crate) fn start(site: &str, endpoint: &str, options: JsValue, consent: JsValue) {
-    if site.is_empty() || endpoint.is_empty() || with(|_| ()).is_some() {
-        return;
-    }
-    let script = options.dyn_into::<Element>().ok();
-    let config = Config::read(|name| {
-        let mut a = String::from("data-");
-        a.push_str(name);
-        script.as_ref()?.get_attribute(&a)
-    });
-    if let Some(c) = consent.as_string().and_then(|c| parse_consent(&c)) {
-        record_consent(c);
-    }
-    start_with(site, endpoint, config);
-}
-
-/// Starts the page's tracker with explicit options (tests).
-pub fn start_with(site: &str, endpoint: &str, config: Config) {
-    if with(|_| ()).is_some() {
-        return;
-    }
-    let tracker = Tracker::with_config(site, endpoint, config);
-    TRACKER.with(|t| {
-        if let Ok(mut t) = t.try_borrow_mut() {
-            *t = Some(tracker);
-        }
-    });
-    let listeners = listeners();
-    let patches = history_patches();
-    let frame = ticker(Tick::Frame);
-    with(|t| {
-        t.listeners = listeners;
-        t.patches = patches;
-        t.frame = Some(frame);
-        let ms = t.config.heartbeat_ms;
-        t.heartbeat = Timer::new(ms, true, ticker(Tick::Heartbeat));
-        t.begin_page(browser::referrer());
-        if transport::queued() {
-            t.schedule_flush();
-        }
-    });
-}
-
-/// Stops tracking on this page: every listener, timer and patch is removed.
-pub fn stop() {
-    let old = TRACKER.with(|t| t.try_borrow_mut().ok().and_then(|mut t| t.take()));
-    drop(old);
-}
-
-fn record_consent(granted: bool) {
-    save(KEY_CONSENT, if granted { "granted" } else { "denied" });
-}
-
-/// Which timer fired.
-#[derive(Clone, Copy)]
-enum Tick {
-    Flush,
-    Retry,
-    Heartbeat,
-    Frame,
-}
-
-/// A callback for a timer or animation frame (one closure type for all).
-fn ticker(which: Tick) -> Closure<dyn FnMut()> {
-    Closure::new(move || {
-        with(|t| t.on_tick(which));
-    })
-}
-
-/// What a settled promise was about.
-enum Settled {
-    /// A delivery of these events; `ok` when fetch resolved.
-    Sent(Vec<String>, bool),
-    /// A SHA-256 digest for identify (email when true).
-    Digest(bool),
-}
-
-/// A promise callback (one closure type for all).
-fn settle(which: Settled) -> JsValue {
-    Closure::once_into_js(move |v: JsValue| {
-        with(|t| t.on_settled(which, v));
-    })
-}
-
-/// The events listened to: `(on the document?, capture?, type)`.
-const EVENTS: [(bool, bool, &str); 18] = [
-    (false, false, "pagehide"),
-    (false, false, "pageshow"),
-    (true, false, "visibilitychange"),
-    (false, false, "focus"),
-    (false, false, "blur"),
-    (false, true, "pointerdown"),
-    (false, true, "keydown"),
-    (false, true, "touchstart"),
-    (false, true, "wheel"),
-    (false, true, "mousemove"),
-    // Scroll of the page or of any container (scroll does not bubble).
-    (true, true, "scroll"),
-    (false, false, "resize"),
-    (false, false, "load"),
-    (true, true, "click"),
-    (true, true, "submit"),
-    (false, false, "popstate"),
-    (false, false, "hashchange"),
-    (false, false, "online"),
-];
-
-/// The page lifecycle and the user's activity, all through one handler.
-fn listeners() -> Vec<Listener> {
-    let (Some(window), Some(doc)) = (browser::window(), browser::document()) else {
-        return Vec::new();
-    };
-    let handler: Handler = Rc::new(Closure::new(|e: web_sys::Event| {
-        with(|t| t.on_event(&e));
-    }));
-    EVENTS
-        .iter()
-        .filter_map(|&(on_doc, capture, kind)| {
-            let target: &web_sys::EventTarget = if on_doc { &doc } else { &window };
-            Listener::new(target, kind, capture, &handler)
-        })
-        .collect()
-}
-
-/// Single-page-app navigations have no event: wrap the History API.
-fn history_patches() -> Vec<Patch> {
-    let history = browser::path("history");
-    if !history.is_object() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for name in ["pushState", "replaceState"] {
-        out.extend(Patch::new(history.clone(), name, || {
-            with(|t| t.navigated());
-        }));
-    }
-    out
-}
-
-fn prop_str(obj: &JsValue, key: &str) -> Option<String> {
-    let v = prop(obj, key);
-    v.as_string().or_else(|| {
-        let n = v.as_f64()?;
-        (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15).then(|| {
-            let mut s = String::new();
-            touchline_shared::json::push_i64(&mut s, n as i64);
-            s
-        })
-    })
+    flush_timer: bool,
+    retry_timer: bool,
+    in_flight: Vec<(u32, Vec<String>)>,
+    next_body: u32,
+    rng: u64,
+    /// This call's texts and numbers.
+    texts: Vec<String>,
+    nums: Vec<f64>,
+    /// Values stored during this call (the shell stores them after it).
+    written: Vec<(&'static str, Option<String>)>,
+    /// Effects for the shell: records split by `\x1e`, fields by `\x1f`.
+    out: String,
 }
 
 fn valid_id(v: &str) -> bool {
     !v.is_empty() && v.len() <= MAX_ID_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// An event's `data` object: its kind, then members written by `f`.
+fn data(kind: &str, f: impl FnOnce(&mut Obj<'_>)) -> String {
+    let mut out = String::new();
+    let mut o = Obj::open(&mut out);
+    o.str("kind", kind);
+    f(&mut o);
+    o.close();
+    out
+}
+
+fn stored_u32(s: &str) -> Option<u32> {
+    u32::try_from(parse_i64(s)?).ok()
+}
+
+fn number(n: u64) -> String {
+    let mut s = String::new();
+    push_u64(&mut s, n);
+    s
+}
+
+#[wasm_bindgen]
 impl Tracker {
-    /// A tracker with the default options (see [`Tracker::with_config`]).
-    pub fn new(site: &str, endpoint: &str) -> Tracker {
-        Tracker::with_config(site, endpoint, Config::default())
+    /// One thing that happened on the page (`op`, see `src/shell.js`), with
+    /// the page context and the operation's texts (joined by `\x1f`) and
+    /// numbers. Returns the effects to perform, in order: `s key value`
+    /// (store), `r key` (remove), `p id beacon body` (send), `t name ms`
+    /// (timer; negative clears), `f` (measure next frame), `o` (observe
+    /// checkout sections), `l href` (the clicked link's new href), `h kind
+    /// value` (SHA-256 for identify).
+    pub fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
+        self.texts = texts.split('\x1f').map(str::to_owned).collect();
+        self.nums = nums.to_vec();
+        self.written.clear();
+        self.mix_entropy();
+        if op == START {
+            self.start();
+        } else if self.started {
+            self.dispatch(op);
+        }
+        core::mem::take(&mut self.out)
+    }
+}
+
+impl Tracker {
+    fn s(&self, i: usize) -> &str {
+        self.texts.get(i).map_or("", String::as_str)
     }
 
-    /// A tracker for `site` sending to `endpoint`. When consent and the
-    /// browser's privacy signals allow it, the visitor id is kept in
-    /// localStorage (a new one when there is none or storage is blocked);
-    /// otherwise nothing is stored.
-    pub fn with_config(site: &str, endpoint: &str, config: Config) -> Tracker {
-        let nav = browser::path("navigator");
-        let dnt = prop(&nav, "doNotTrack").as_string().as_deref() == Some("1");
+    fn n(&self, i: usize) -> f64 {
+        self.nums.get(i).copied().unwrap_or(f64::NAN)
+    }
+
+    fn now(&self) -> f64 {
+        self.n(N_NOW)
+    }
+
+    fn dispatch(&mut self, op: u32) {
+        match op {
+            COMMAND => self.command(),
+            NAVIGATED if self.s(S_HREF) != self.page.url => {
+                self.begin_page(self.page.url.clone());
+            }
+            SHOWN => self.begin_page(self.s(S_REFERRER).to_owned()),
+            // Leaving (or entering the back/forward cache): report, then beacon.
+            HIDDEN => {
+                self.measure();
+                self.end_page();
+                self.flush(true);
+            }
+            VISIBILITY => {
+                self.focus_changed();
+                if self.n(N_VISIBLE) != 1.0 {
+                    self.report_engagement();
+                    self.flush(true);
+                }
+            }
+            FOCUS => self.focus_changed(),
+            ACTIVITY => {
+                let now = self.now();
+                if let Some(d) = self.page.dwell.as_mut() {
+                    d.activity(now);
+                }
+            }
+            FRAME => {
+                if self.scan_sections && self.allowed {
+                    self.scan_sections = false;
+                    self.effect(&["o"]);
+                }
+                self.measure();
+            }
+            CLICK => self.clicked(),
+            STEP => {
+                let step = self.s(S_OP).to_owned();
+                self.checkout_step(&step);
+            }
+            TIMER => match self.s(S_OP) {
+                "f" => {
+                    self.flush_timer = false;
+                    self.flush(false);
+                }
+                "r" => {
+                    self.retry_timer = false;
+                    self.flush(false);
+                }
+                _ => {
+                    self.report_engagement();
+                    self.timer("h", self.config.heartbeat_ms);
+                }
+            },
+            SENT => self.sent(),
+            DIGEST => self.digested(),
+            // Back online: send the retry queue now rather than after the backoff.
+            ONLINE => {
+                self.clear_timer("r");
+                self.attempt = 0;
+                self.flush(false);
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts tracking with the script tag's options: texts are the site id,
+    /// a consent choice queued before the wasm loaded, `navigator.doNotTrack`
+    /// and option name/value pairs; the number is `globalPrivacyControl`.
+    fn start(&mut self) {
+        let site = self.s(S_OP).to_owned();
+        if self.started || site.is_empty() {
+            return;
+        }
+        self.started = true;
+        self.site_id = site;
+        let pairs = self.texts.get(S_OP + 3..).unwrap_or_default();
+        self.config = Config::read(|name| {
+            pairs
+                .chunks(2)
+                .find(|p| p[0] == name)
+                .and_then(|p| p.get(1).cloned())
+        });
+        if let Some(c) = parse_consent(self.s(S_OP + 1)) {
+            self.record_consent(c);
+        }
         let privacy = Privacy {
-            require_consent: config.require_consent,
-            honor_signals: config.honor_signals,
-            consent: load(KEY_CONSENT).and_then(|c| parse_consent(&c)),
-            do_not_track: dnt,
-            global_privacy_control: prop(&nav, "globalPrivacyControl").is_truthy(),
-        };
-        let t = now();
-        let page = Page {
-            url: String::new(),
-            referrer: String::new(),
-            scroll: ScrollDepth::default(),
-            containers: Vec::new(),
-            dwell: Dwell::new(
-                t,
-                config.idle_ms,
-                !browser::is_hidden(),
-                browser::has_focus(),
-            ),
-            steps: Vec::new(),
-        };
-        let mut tracker = Tracker {
-            site_id: site.to_owned(),
-            endpoint: endpoint.to_owned(),
-            config,
-            allowed: false,
-            visitor_id: String::new(),
-            seq: 0,
-            pending: Vec::new(),
-            page,
-            attempt: 0,
-            last_activity: t,
-            frame_requested: false,
-            scan_sections: false,
-            dirty: Vec::new(),
-            failures: 0,
-            flush_timer: None,
-            retry_timer: None,
-            heartbeat: None,
-            observer: None,
-            frame: None,
-            listeners: Vec::new(),
-            patches: Vec::new(),
+            require_consent: self.config.require_consent,
+            honor_signals: self.config.honor_signals,
+            consent: self.get(KEY_CONSENT).and_then(|c| parse_consent(&c)),
+            do_not_track: self.s(S_OP + 2) == "1",
+            global_privacy_control: self.n(N_OP) == 1.0,
         };
         if privacy.allowed() {
-            tracker.allow();
+            self.allow();
         }
-        tracker
+        self.timer("h", self.config.heartbeat_ms);
+        self.begin_page(self.s(S_REFERRER).to_owned());
+        if self.queued() {
+            self.schedule_flush();
+        }
+    }
+
+    // ---- storage, timers, effects, randomness
+
+    fn effect(&mut self, fields: &[&str]) {
+        if !self.out.is_empty() {
+            self.out.push('\x1e');
+        }
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.push('\x1f');
+            }
+            self.out.push_str(f);
+        }
+    }
+
+    /// A stored value, as this call has left it.
+    fn get(&self, key: &str) -> Option<String> {
+        match self.written.iter().rev().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.clone(),
+            None => crate::stored(key),
+        }
+    }
+
+    fn set(&mut self, key: &'static str, value: String) {
+        self.effect(&["s", key, &value]);
+        self.written.push((key, Some(value)));
+    }
+
+    fn remove(&mut self, key: &'static str) {
+        self.effect(&["r", key]);
+        self.written.push((key, None));
+    }
+
+    fn timer(&mut self, name: &str, ms: f64) {
+        self.effect(&["t", name, &number(ms as u64)]);
+    }
+
+    fn clear_timer(&mut self, name: &str) {
+        let set = match name {
+            "f" => core::mem::take(&mut self.flush_timer),
+            _ => core::mem::take(&mut self.retry_timer),
+        };
+        if set {
+            self.effect(&["t", name, "-1"]);
+        }
+    }
+
+    /// Folds this call's random numbers (Web Crypto) into the generator.
+    fn mix_entropy(&mut self) {
+        for i in 0..4 {
+            let r = self.n(N_RANDOM + i);
+            if r.is_finite() {
+                self.rng = (self.rng ^ r as u64).rotate_left(32);
+            }
+            self.next_random();
+        }
+    }
+
+    /// SplitMix64 over the mixed state.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn random_bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        for chunk in out.chunks_mut(8) {
+            let r = self.next_random().to_le_bytes();
+            chunk.copy_from_slice(&r[..chunk.len()]);
+        }
+        out
+    }
+
+    /// A prefix followed by `N` random bytes in hex (ids).
+    fn random_id<const N: usize>(&mut self, prefix: &str) -> String {
+        let mut s = String::from(prefix);
+        s.push_str(&hex(&self.random_bytes::<N>()));
+        s
+    }
+
+    // ---- consent and commands
+
+    fn record_consent(&mut self, granted: bool) {
+        let v = if granted { "granted" } else { "denied" };
+        self.set(KEY_CONSENT, v.to_owned());
     }
 
     /// Tracking becomes allowed: read (or create) the visitor id.
     fn allow(&mut self) {
         self.allowed = true;
-        self.visitor_id = load(KEY_VISITOR)
-            .filter(|v| valid_id(v))
-            .unwrap_or_else(|| {
-                let v = random_id("v", 16);
-                save(KEY_VISITOR, &v);
+        self.visitor_id = match self.get(KEY_VISITOR).filter(|v| valid_id(v)) {
+            Some(v) => v,
+            None => {
+                let v = self.random_id::<16>("v");
+                self.set(KEY_VISITOR, v.clone());
                 v
-            });
-        self.seq = load(KEY_SEQ).and_then(|s| s.parse().ok()).unwrap_or(0);
+            }
+        };
+        self.seq = self.get(KEY_SEQ).and_then(|s| stored_u32(&s)).unwrap_or(0);
     }
 
-    /// Runs one page command; unknown names and malformed arguments are ignored.
-    pub fn command(&mut self, name: &str, arg: JsValue) {
-        match name {
-            "page_view" => {
-                let referrer = self.page.url.clone();
-                self.begin_page(referrer);
-            }
+    /// One page command: texts are the name, the argument when it is text,
+    /// then its `step`, `id`, `currency`, `payment`, `sku`, `name`, `query`,
+    /// `email`, `phone` (text, or integers as text; empty when absent);
+    /// numbers are its `value` and `price` (NaN when not numbers).
+    /// Unknown names and malformed arguments are ignored.
+    fn command(&mut self) {
+        let text = |t: &Tracker, i: usize| Some(t.s(S_OP + i).to_owned()).filter(|v| !v.is_empty());
+        let arg = text(self, 1);
+        match self.s(S_OP) {
+            "page_view" => self.begin_page(self.page.url.clone()),
             "flush" => self.flush(false),
-            "consent" => self.consent(arg.as_string().and_then(|c| parse_consent(&c))),
+            "consent" => self.consent(parse_consent(self.s(S_OP + 1))),
             "checkout" => {
-                if let Some(step) = prop_str(&arg, "step").or_else(|| arg.as_string()) {
+                if let Some(step) = text(self, 2).or(arg) {
                     self.checkout_step(&step);
                 }
             }
-            "order" => self.order(&arg),
+            "order" => self.order(text(self, 3), text(self, 4), text(self, 5)),
             "product" => {
-                if let Some(sku) = prop_str(&arg, "sku") {
-                    let price = prop(&arg, "price").as_f64();
-                    self.product_view(
-                        sku,
-                        prop_str(&arg, "name"),
-                        price,
-                        prop_str(&arg, "currency"),
-                    );
+                if let Some(sku) = text(self, 6) {
+                    let price = self.n(N_OP + 1);
+                    self.product_view(sku, text(self, 7), price, text(self, 4));
                 }
             }
             "search" => {
-                let q = prop_str(&arg, "query").or_else(|| arg.as_string());
-                if let Some(q) = q
-                    .map(|q| clean_text(&q, MAX_TEXT_LEN))
-                    .filter(|q| !q.is_empty())
-                {
-                    self.track(EventData::Search(Search { query: q }));
+                let q = text(self, 8).or(arg).map(|q| clean_text(&q, MAX_TEXT_LEN));
+                if let Some(query) = q.filter(|q| !q.is_empty()) {
+                    self.search(&query);
                 }
             }
-            "identify" => self.identify(&arg),
+            "identify" => {
+                let (email, phone) = match arg {
+                    Some(s) if s.contains('@') => (Some(s), None),
+                    Some(s) => (None, Some(s)),
+                    None => (text(self, 9), text(self, 10)),
+                };
+                self.identify(email, phone);
+            }
             _ => {}
         }
     }
@@ -362,177 +430,140 @@ impl Tracker {
     fn consent(&mut self, choice: Option<bool>) {
         match choice {
             Some(true) => {
-                record_consent(true);
+                self.record_consent(true);
                 if !self.allowed {
                     self.allow();
-                    let referrer = browser::referrer();
-                    self.begin_page(referrer);
+                    self.begin_page(self.s(S_REFERRER).to_owned());
                 }
             }
             Some(false) => {
-                record_consent(false);
+                self.record_consent(false);
                 self.allowed = false;
                 self.pending.clear();
-                self.flush_timer = None;
-                self.retry_timer = None;
-                for key in [KEY_VISITOR, KEY_SESSION, KEY_SEQ, KEY_PRICING, KEY_PRODUCTS] {
-                    remove(key);
+                self.clear_timer("f");
+                self.clear_timer("r");
+                for key in [
+                    KEY_VISITOR,
+                    KEY_SESSION,
+                    KEY_SEQ,
+                    KEY_PRICING,
+                    KEY_PRODUCTS,
+                    KEY_QUEUE,
+                    KEY_DROPPED,
+                ] {
+                    self.remove(key);
                 }
-                remove(transport::KEY_QUEUE);
-                remove(transport::KEY_DROPPED);
                 self.visitor_id.clear();
             }
             None => {}
         }
     }
 
-    fn order(&mut self, arg: &JsValue) {
-        let (Some(order_id), Some(value)) = (prop_str(arg, "id"), prop(arg, "value").as_f64())
-        else {
+    fn order(&mut self, id: Option<String>, currency: Option<String>, payment: Option<String>) {
+        let value = self.n(N_OP);
+        let Some(order_id) = id.filter(|_| !value.is_nan()) else {
             return;
         };
-        let currency = prop_str(arg, "currency")
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        let currency = currency.unwrap_or_default().to_ascii_uppercase();
         if !value.is_finite() || value < 0.0 || currency.len() != 3 {
-            self.failures += 1;
             return;
         }
-        let payment_method = prop_str(arg, "payment").and_then(|p| slug(&p));
-        self.track(EventData::Order(Order {
-            order_id: truncate(order_id, MAX_ID_LEN),
-            value,
-            currency,
-            payment_method,
+        let payment = payment.and_then(|p| slug(&p));
+        self.track(data("order", |o| {
+            o.str("order_id", &truncate(order_id, MAX_ID_LEN));
+            o.num("value", value);
+            o.str("currency", &currency);
+            o.opt_str("payment_method", &payment);
         }));
         // An order is worth sending at once.
         self.flush(false);
     }
 
-    /// identify(email or phone): normalised here, hashed by the browser
+    /// identify(email or phone): normalised here, hashed by the shell
     /// (SHA-256, Web Crypto); the raw value is never stored or sent.
-    fn identify(&mut self, arg: &JsValue) {
-        let (email, phone) = match arg.as_string() {
-            Some(s) if s.contains('@') => (Some(s), None),
-            Some(s) => (None, Some(s)),
-            None => (prop_str(arg, "email"), prop_str(arg, "phone")),
-        };
+    fn identify(&mut self, email: Option<String>, phone: Option<String>) {
         if !self.allowed {
             return;
         }
-        let country = self.config.phone_country.clone();
         if let Some(e) = email.and_then(|e| normalize_email(&e)) {
-            digest(e, true);
+            self.effect(&["h", "e", &e]);
         }
+        let country = self.config.phone_country.clone();
         if let Some(p) = phone.and_then(|p| normalize_phone(&p, country.as_deref())) {
-            digest(p, false);
+            self.effect(&["h", "p", &p]);
         }
     }
 
-    /// Records a page view of the current location: ends the previous one,
-    /// then looks at what this page is (product, pricing, checkout, search).
-    pub fn page_view(&mut self) {
-        let referrer = if self.page.url.is_empty() {
-            browser::referrer()
+    /// The SHA-256 (hex) of an identify value: texts are `e`/`p` and the hex.
+    fn digested(&mut self) {
+        let h = self.s(S_OP + 1).to_owned();
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return;
+        }
+        let key = if self.s(S_OP) == "e" {
+            "email_sha256"
         } else {
-            self.page.url.clone()
+            "phone_sha256"
         };
-        self.begin_page(referrer);
+        self.track(data("identify", |o| o.str(key, &h.to_ascii_lowercase())));
     }
 
-    /// A single-page-app navigation: a page view when the URL changed.
-    fn navigated(&mut self) {
-        let href = browser::href();
-        if href != self.page.url {
-            let referrer = self.page.url.clone();
-            self.begin_page(referrer);
-        }
-    }
+    // ---- page views
 
     fn begin_page(&mut self, referrer: String) {
         self.end_page();
-        let t = now();
-        let url = browser::href();
+        let (now, url) = (self.now(), self.s(S_HREF).to_owned());
+        let dwell = Dwell::new(
+            now,
+            self.config.idle_ms,
+            self.n(N_VISIBLE) == 1.0,
+            self.n(N_FOCUSED) == 1.0,
+        );
         self.page = Page {
-            url: url.clone(),
+            url,
             referrer,
-            scroll: ScrollDepth::default(),
-            containers: Vec::new(),
-            dwell: Dwell::new(
-                t,
-                self.config.idle_ms,
-                !browser::is_hidden(),
-                browser::has_focus(),
-            ),
-            steps: Vec::new(),
+            dwell: Some(dwell),
+            ..Page::default()
         };
-        self.observer = None;
+        self.scan_sections = false;
         if !self.allowed {
             return;
         }
-        let title = clean_text(&browser::title(), MAX_TEXT_LEN);
-        let attribution = Attribution::from_landing(&url, &self.page.referrer);
-        self.track(EventData::PageView(PageView {
-            title: (!title.is_empty()).then_some(title),
-            attribution,
+        let title = Some(clean_text(self.s(S_TITLE), MAX_TEXT_LEN)).filter(|t| !t.is_empty());
+        let attribution = Attribution::from_landing(&self.page.url, &self.page.referrer);
+        self.track(data("page_view", |o| {
+            o.opt_str("title", &title);
+            if !attribution.is_empty() {
+                attribution.write(o.key("attribution"));
+            }
         }));
-        if let Some(query) = self.config.search_query(&url) {
-            self.track(EventData::Search(Search { query }));
+        if let Some(query) = self.config.search_query(&self.page.url.clone()) {
+            self.search(&query);
         }
-        let kind = meta("touchline:page");
-        let sku = meta("touchline:sku").or_else(|| {
-            browser::query("[data-touchline-sku]").and_then(|e| attr(&e, "data-touchline-sku"))
-        });
-        if let Some(sku) = sku {
-            let el = browser::query("[data-touchline-sku]");
-            let get = |m: &str, a: &str| meta(m).or_else(|| el.as_ref().and_then(|e| attr(e, a)));
-            let price = get("touchline:price", "data-touchline-price")
-                .map(|p| js_sys::Number::parse_float(&p))
-                .filter(|p| p.is_finite() && *p >= 0.0);
-            let name = get("touchline:product-name", "data-touchline-name");
-            let currency = get("touchline:currency", "data-touchline-currency");
-            self.product_view(sku, name, price, currency);
+        let sku = self.s(S_SKU).to_owned();
+        if !sku.is_empty() {
+            let name = Some(self.s(S_NAME).to_owned()).filter(|n| !n.is_empty());
+            let currency = Some(self.s(S_CURRENCY).to_owned()).filter(|c| !c.is_empty());
+            self.product_view(sku, name, self.n(N_PRICE), currency);
         }
-        if kind.as_deref() == Some("pricing") || self.config.is_pricing_path(&browser::pathname()) {
-            let (stored, count_7d) =
-                record_pricing_view(&load(KEY_PRICING).unwrap_or_default(), t as i64);
-            save(KEY_PRICING, &stored);
-            self.track(EventData::PricingView(PricingView { count_7d }));
+        let path = self.s(S_PATH).to_owned();
+        if self.s(S_KIND) == "pricing" || self.config.is_pricing_path(&path) {
+            let stored = self.get(KEY_PRICING).unwrap_or_default();
+            let (stored, count_7d) = record_pricing_view(&stored, now as i64);
+            self.set(KEY_PRICING, stored);
+            self.track(data("pricing_view", |o| o.int("count_7d", count_7d as i64)));
         }
-        if let Some(step) = meta("touchline:checkout-step") {
-            self.checkout_step(&step);
+        let meta_step = self.s(S_STEP).to_owned();
+        if !meta_step.is_empty() {
+            self.checkout_step(&meta_step);
         }
-        if let Some(step) = self
-            .config
-            .checkout_step_of(&browser::pathname())
-            .map(str::to_owned)
-        {
+        if let Some(step) = self.config.checkout_step_of(&path).map(str::to_owned) {
             self.checkout_step(&step);
         }
         // Sections are looked for on the next frame: a single-page app
         // renders the new route after it has pushed its URL.
         self.scan_sections = true;
-        self.request_frame();
-    }
-
-    /// Checkout sections count when they are shown; forms when submitted.
-    fn observe_sections(&mut self) {
-        self.scan_sections = false;
-        let sections: Vec<Element> = browser::query_all("[data-touchline-step]")
-            .into_iter()
-            .filter(|e| {
-                !prop(e, "tagName")
-                    .as_string()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("form"))
-            })
-            .collect();
-        if !sections.is_empty() {
-            self.observer = Observer::new(&sections, |el| {
-                if let Some(step) = attr(&el, "data-touchline-step") {
-                    with(|t| t.checkout_step(&step));
-                }
-            });
-        }
+        self.effect(&["f"]);
     }
 
     /// Reports what is left of the page view (engaged time, final depth).
@@ -540,27 +571,18 @@ impl Tracker {
         if self.page.url.is_empty() {
             return;
         }
-        self.measure();
         self.report_engagement();
-        if let Some(depth_pct) = self.page.scroll.take_unreported() {
-            self.track(EventData::Scroll(Scroll {
-                depth_pct,
-                milestone: None,
-                container: None,
-            }));
-        }
         let mut finals = Vec::new();
+        if let Some(d) = self.page.scroll.take_unreported() {
+            finals.push((None, d));
+        }
         for (name, s) in self.page.containers.iter_mut() {
             if let Some(d) = s.take_unreported() {
-                finals.push((name.clone(), d));
+                finals.push((Some(name.clone()), d));
             }
         }
-        for (name, depth_pct) in finals {
-            self.track(EventData::Scroll(Scroll {
-                depth_pct,
-                milestone: None,
-                container: Some(name),
-            }));
+        for (container, depth_pct) in finals {
+            self.scroll(depth_pct, None, &container);
         }
     }
 
@@ -568,384 +590,279 @@ impl Tracker {
         &mut self,
         sku: String,
         name: Option<String>,
-        price: Option<f64>,
+        price: f64,
         currency: Option<String>,
     ) {
         let sku = clean_text(&sku, MAX_ID_LEN);
         if sku.is_empty() || !self.allowed {
             return;
         }
-        let session = self.session_id(now());
-        let (stored, n) =
-            record_product_view(&load(KEY_PRODUCTS).unwrap_or_default(), &session, &sku);
-        save(KEY_PRODUCTS, &stored);
+        let session = self.session_id();
+        let stored = self.get(KEY_PRODUCTS).unwrap_or_default();
+        let (stored, n) = record_product_view(&stored, &session, &sku);
+        self.set(KEY_PRODUCTS, stored);
         let currency = currency
             .map(|c| c.to_ascii_uppercase())
             .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()));
-        self.track(EventData::ProductView(ProductView {
-            sku,
-            name: name
-                .map(|n| clean_text(&n, MAX_TEXT_LEN))
-                .filter(|n| !n.is_empty()),
-            price: price.filter(|p| p.is_finite() && *p >= 0.0 && *p <= 1.0e10),
-            currency,
-            distinct_in_session: Some(n),
+        let name = name
+            .map(|n| clean_text(&n, MAX_TEXT_LEN))
+            .filter(|n| !n.is_empty());
+        self.track(data("product_view", |o| {
+            o.str("sku", &sku);
+            o.opt_str("name", &name);
+            if price.is_finite() && (0.0..=1.0e10).contains(&price) {
+                o.num("price", price);
+            }
+            o.opt_str("currency", &currency);
+            o.int("distinct_in_session", n as i64);
         }));
     }
 
     /// A checkout step, once per page view whatever announced it.
-    pub fn checkout_step(&mut self, step: &str) {
+    fn checkout_step(&mut self, step: &str) {
         let Some(step) = slug(step) else { return };
         if self.page.steps.contains(&step) {
             return;
         }
-        self.page.steps.push(step.clone());
-        self.track(EventData::CheckoutStep(CheckoutStep { step }));
+        self.track(data("checkout_step", |o| o.str("step", &step)));
+        self.page.steps.push(step);
     }
 
-    /// A click anywhere: WhatsApp links get a reference token in their
-    /// prefilled text before the browser follows them.
-    fn clicked(&mut self, target: Option<Element>) {
-        let link = target.and_then(|el| el.closest("a[href]").ok().flatten());
-        let Some(link) = link else { return };
-        let Some(href) = prop(&link, "href").as_string() else {
-            return;
-        };
+    /// A click on a link (its resolved href): WhatsApp links get a reference
+    /// token in their prefilled text before the browser follows them.
+    fn clicked(&mut self) {
+        let href = self.s(S_OP).to_owned();
         if !walink::is_whatsapp_link(&href) || !self.allowed {
             return;
         }
-        let mut bytes = [0u8; reference::TOKEN_BYTES];
-        bytes.copy_from_slice(&browser::random_bytes(reference::TOKEN_BYTES));
-        let token = reference::token_from_bytes(&bytes);
+        let token = reference::token_from_bytes(&self.random_bytes());
         let target = walink::decorate(&href, &token);
-        if link.set_attribute("href", &target).is_err() {
-            self.failures += 1;
-        }
-        self.track(EventData::WhatsappClick(WhatsappClick {
-            target: truncate(target, MAX_URL_LEN),
-            reference: Some(token),
+        self.effect(&["l", &target]);
+        self.track(data("whatsapp_click", |o| {
+            o.str("target", &truncate(target, MAX_URL_LEN));
+            o.str("reference", &token);
         }));
     }
 
-    fn activity(&mut self) {
-        let t = now();
-        if t - self.last_activity >= ACTIVITY_THROTTLE_MS || t < self.last_activity {
-            self.last_activity = t;
-            self.page.dwell.activity(t);
+    fn focus_changed(&mut self) {
+        let (now, visible, focused) = (
+            self.now(),
+            self.n(N_VISIBLE) == 1.0,
+            self.n(N_FOCUSED) == 1.0,
+        );
+        if let Some(d) = self.page.dwell.as_mut() {
+            d.set_state(now, visible, focused);
         }
     }
 
-    fn focus_changed(&mut self) {
-        self.page
-            .dwell
-            .set_state(now(), !browser::is_hidden(), browser::has_focus());
-    }
-
     /// Sends engaged time not yet reported (heartbeat, hide, leave).
-    pub fn report_engagement(&mut self) {
-        // Focus can change without an event (a popup): read it now.
+    fn report_engagement(&mut self) {
+        // Focus can change without an event (a popup): the call carries it.
         self.focus_changed();
-        if let Some((engaged_ms, total_ms)) = self.page.dwell.take_report(now()) {
-            self.track(EventData::Engagement(Engagement {
-                engaged_ms,
-                total_ms,
+        let now = self.now();
+        if let Some((engaged_ms, total_ms)) =
+            self.page.dwell.as_mut().and_then(|d| d.take_report(now))
+        {
+            self.track(data("engagement", |o| {
+                o.int("engaged_ms", engaged_ms as i64);
+                o.int("total_ms", total_ms as i64);
             }));
         }
     }
 
-    /// Metrics are read at most once per animation frame.
-    fn request_frame(&mut self) {
-        if self.frame_requested {
-            return;
-        }
-        let (Some(w), Some(f)) = (browser::window(), self.frame.as_ref()) else {
-            return;
-        };
-        self.frame_requested = w
-            .request_animation_frame(f.as_ref().unchecked_ref())
-            .is_ok();
-    }
-
-    /// Measures the page (once loaded, so that late content counts) and
-    /// every container that scrolled; announces new milestones.
+    /// Scroll metrics read by the shell once per animation frame (and on
+    /// leaving): numbers are scrollY, innerHeight, the document's
+    /// scrollHeight, whether it has loaded (late content counts), then
+    /// scrollTop, clientHeight, scrollHeight of each marked container that
+    /// scrolled, whose names are the texts. Announces new milestones.
     fn measure(&mut self) {
-        let complete = browser::text("document.readyState") == "complete";
-        if complete {
-            let n = |p: &str| browser::path(p).as_f64().unwrap_or(0.0);
-            let pct = depth_pct(
-                n("scrollY"),
-                n("innerHeight"),
-                n("document.documentElement.scrollHeight"),
-            );
+        if self.n(N_OP + 3) == 1.0 {
+            let pct = depth_pct(self.n(N_OP), self.n(N_OP + 1), self.n(N_OP + 2));
             let news = self.page.scroll.observe(pct);
             let max = self.page.scroll.max;
             for m in news {
                 self.page.scroll.reported = max;
-                self.track(EventData::Scroll(Scroll {
-                    depth_pct: max,
-                    milestone: Some(m),
-                    container: None,
-                }));
+                self.scroll(max, Some(m), &None);
             }
         }
-        for el in std::mem::take(&mut self.dirty) {
-            let Some(name) = attr(&el, "data-touchline-scroll").and_then(|n| slug(&n)) else {
-                continue;
-            };
-            let v: &JsValue = el.as_ref();
-            let pct = depth_pct(
-                num(v, "scrollTop"),
-                num(v, "clientHeight"),
-                num(v, "scrollHeight"),
-            );
-            let i = match self.page.containers.iter().position(|(n, _)| *n == name) {
+        let names = self.texts.get(S_OP..).unwrap_or_default().to_vec();
+        for (i, name) in names.iter().enumerate() {
+            let Some(name) = slug(name) else { continue };
+            let at = N_OP + 4 + 3 * i;
+            let pct = depth_pct(self.n(at), self.n(at + 1), self.n(at + 2));
+            let containers = &mut self.page.containers;
+            let i = match containers.iter().position(|(n, _)| *n == name) {
                 Some(i) => i,
                 None => {
-                    self.page
-                        .containers
-                        .push((name.clone(), ScrollDepth::default()));
-                    self.page.containers.len() - 1
+                    containers.push((name.clone(), ScrollDepth::default()));
+                    containers.len() - 1
                 }
             };
-            let s = &mut self.page.containers[i].1;
+            let s = &mut containers[i].1;
             let news = s.observe(pct);
             let max = s.max;
             if !news.is_empty() {
                 s.reported = max;
             }
+            let name = Some(name);
             for m in news {
-                self.track(EventData::Scroll(Scroll {
-                    depth_pct: max,
-                    milestone: Some(m),
-                    container: Some(name.clone()),
-                }));
+                self.scroll(max, Some(m), &name);
             }
         }
     }
 
-    fn session_id(&mut self, t: f64) -> String {
-        let session = Session::touch(
-            load(KEY_SESSION).and_then(|s| Session::parse(&s)),
-            t,
-            || random_id("s", 8),
-        );
-        save(KEY_SESSION, &session.store());
+    // ---- events and delivery
+
+    fn session_id(&mut self) -> String {
+        let now = self.now();
+        let prev = self.get(KEY_SESSION).and_then(|s| Session::parse(&s));
+        let session = Session::touch(prev, now, || self.random_id::<8>("s"));
+        self.set(KEY_SESSION, session.store());
         session.id
     }
 
-    /// Queues one event, stamped with ids, time and sequence; nothing at all
-    /// happens while tracking is not allowed.
-    pub fn track(&mut self, data: EventData) {
+    fn search(&mut self, query: &str) {
+        self.track(data("search", |o| o.str("query", query)));
+    }
+
+    fn scroll(&mut self, depth_pct: u8, milestone: Option<u8>, container: &Option<String>) {
+        self.track(data("scroll", |o| {
+            o.int("depth_pct", depth_pct as i64);
+            if let Some(m) = milestone {
+                o.int("milestone", m as i64);
+            }
+            o.opt_str("container", container);
+        }));
+    }
+
+    /// Queues one event (its `data` object as JSON), stamped with ids, time
+    /// and sequence; nothing at all happens while tracking is not allowed.
+    fn track(&mut self, data: String) {
         if !self.allowed {
             return;
         }
-        let ts = now();
-        let session_id = self.session_id(ts);
+        let session_id = self.session_id();
         self.seq = self.seq.wrapping_add(1);
-        let mut seq = String::new();
-        touchline_shared::json::push_u64(&mut seq, self.seq as u64);
-        save(KEY_SEQ, &seq);
-        let referrer = match data {
-            EventData::PageView(_) => {
-                Some(truncate(self.page.referrer.clone(), MAX_URL_LEN)).filter(|r| r.contains(':'))
-            }
-            _ => None,
-        };
-        self.pending.push(Event {
+        self.set(KEY_SEQ, number(self.seq as u64));
+        // Only a page view carries the referrer.
+        let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
+            .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && r.contains(':'));
+        let event_id = self.random_id::<8>("e");
+        let url = truncate(self.s(S_HREF).to_owned(), MAX_URL_LEN);
+        let envelope = Envelope {
             schema: SCHEMA_VERSION,
-            site_id: self.site_id.clone(),
-            visitor_id: self.visitor_id.clone(),
-            session_id,
-            event_id: random_id("e", 8),
-            ts: ts as i64,
+            site_id: &self.site_id,
+            visitor_id: &self.visitor_id,
+            session_id: &session_id,
+            event_id: &event_id,
+            ts: self.now() as i64,
             seq: self.seq,
-            url: truncate(browser::href(), MAX_URL_LEN),
-            referrer,
-            data,
-        });
+            url: &url,
+            referrer: &referrer,
+        };
+        let event = write_event(&envelope, &data);
+        self.pending.push(event);
         if self.pending.len() >= FLUSH_AT_EVENTS {
-            self.flush(browser::is_hidden());
+            self.flush(self.n(N_VISIBLE) != 1.0);
         } else {
             self.schedule_flush();
         }
     }
 
     fn schedule_flush(&mut self) {
-        if self.flush_timer.is_none() {
-            self.flush_timer = Timer::new(FLUSH_DELAY_MS, false, ticker(Tick::Flush));
+        if !self.flush_timer {
+            self.flush_timer = true;
+            self.timer("f", FLUSH_DELAY_MS);
         }
     }
 
+    fn queued(&self) -> bool {
+        self.get(KEY_QUEUE).is_some()
+    }
+
     /// Sends everything pending (and, when the page is live and no retry is
-    /// waiting, the retry queue first); `on_hide` uses sendBeacon.
-    pub fn flush(&mut self, on_hide: bool) {
-        self.flush_timer = None;
+    /// waiting, the retry queue first); `on_hide` asks for sendBeacon.
+    fn flush(&mut self, on_hide: bool) {
+        self.clear_timer("f");
         if !self.allowed {
             self.pending.clear();
             return;
         }
         let mut events = Vec::new();
-        if !on_hide && self.retry_timer.is_none() {
-            events = transport::take_queue();
+        if !on_hide && !self.retry_timer {
+            if let Some(q) = self.get(KEY_QUEUE) {
+                events = delivery::load_queue(&q);
+                self.remove(KEY_QUEUE);
+            }
         }
-        events.extend(self.pending.drain(..).map(|e| e.to_json()));
+        events.append(&mut self.pending);
         if events.is_empty() {
             return;
         }
-        for (body, group) in transport::bodies(events, now()) {
-            if let Some(promise) = transport::send(&self.endpoint, &body, on_hide) {
-                let ok = settle(Settled::Sent(group.clone(), true));
-                promise.then(&ok, &settle(Settled::Sent(group, false)));
+        for (body, group) in bodies(events, self.now()) {
+            let id = self.next_body;
+            self.next_body = id.wrapping_add(1);
+            if self.in_flight.len() >= MAX_IN_FLIGHT {
+                self.in_flight.remove(0);
             }
+            self.in_flight.push((id, group));
+            let beacon = if on_hide { "1" } else { "0" };
+            self.effect(&["p", &number(id as u64), beacon, &body]);
         }
     }
 
-    fn delivered(&mut self, outcome: Outcome, group: Vec<String>) {
-        match outcome {
+    /// A body's fate: numbers are its id and the response status (0: network
+    /// error; 1: a beacon the browser accepted, whose outcome is unknown).
+    fn sent(&mut self) {
+        let (id, status) = (self.n(N_OP), self.n(N_OP + 1));
+        let Some(i) = self.in_flight.iter().position(|(b, _)| *b as f64 == id) else {
+            return;
+        };
+        let (_, group) = self.in_flight.remove(i);
+        if status == 1.0 {
+            return;
+        }
+        let status = (100.0..600.0).contains(&status).then_some(status as u16);
+        match outcome(status) {
             Outcome::Done => {
                 self.attempt = 0;
-                if transport::queued() && self.retry_timer.is_none() {
+                if self.queued() && !self.retry_timer {
                     self.schedule_flush();
                 }
             }
-            Outcome::Drop => self.failures += 1,
+            // The collector will never take this body: it is dropped.
+            Outcome::Drop => {}
             Outcome::Retry => {
                 if !self.allowed {
                     return;
                 }
-                transport::requeue(group);
-                if self.retry_timer.is_none() {
-                    let delay = backoff_ms(self.attempt, js_sys::Math::random());
+                self.requeue(group);
+                if !self.retry_timer {
+                    let random = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
+                    let delay = backoff_ms(self.attempt, random);
                     self.attempt = self.attempt.saturating_add(1);
-                    self.retry_timer = Timer::new(delay, false, ticker(Tick::Retry));
+                    self.retry_timer = true;
+                    self.timer("r", delay);
                 }
             }
         }
     }
 
-    fn on_tick(&mut self, which: Tick) {
-        match which {
-            Tick::Flush => self.flush(false),
-            Tick::Retry => {
-                self.retry_timer = None;
-                self.flush(false);
-            }
-            Tick::Heartbeat => self.report_engagement(),
-            Tick::Frame => {
-                self.frame_requested = false;
-                if self.scan_sections && self.allowed {
-                    self.observe_sections();
-                }
-                self.measure();
-            }
+    /// Puts events back into the retry queue (bounded; the oldest are dropped
+    /// and counted).
+    fn requeue(&mut self, events: Vec<String>) {
+        let mut q = self
+            .get(KEY_QUEUE)
+            .map(|s| delivery::load_queue(&s))
+            .unwrap_or_default();
+        let dropped = delivery::enqueue(&mut q, events);
+        self.set(KEY_QUEUE, delivery::store_queue(&q));
+        if dropped > 0 {
+            let before: u32 = self
+                .get(KEY_DROPPED)
+                .and_then(|s| stored_u32(&s))
+                .unwrap_or(0);
+            self.set(KEY_DROPPED, number(before.saturating_add(dropped) as u64));
         }
     }
-
-    fn on_settled(&mut self, which: Settled, v: JsValue) {
-        match which {
-            Settled::Sent(group, ok) => {
-                let status = ok.then(|| num(&v, "status") as u16);
-                self.delivered(outcome(status), group);
-            }
-            Settled::Digest(is_email) => {
-                let h = hex(&js_sys::Uint8Array::new(&v).to_vec());
-                let data = if is_email {
-                    Identify {
-                        email_sha256: Some(h),
-                        phone_sha256: None,
-                    }
-                } else {
-                    Identify {
-                        email_sha256: None,
-                        phone_sha256: Some(h),
-                    }
-                };
-                self.track(EventData::Identify(data));
-            }
-        }
-    }
-
-    fn on_event(&mut self, e: &web_sys::Event) {
-        let target = prop(e, "target").dyn_into::<Element>().ok();
-        match prop(e, "type").as_string().unwrap_or_default().as_str() {
-            // Leaving (or entering the back/forward cache): report, then beacon.
-            "pagehide" => {
-                self.end_page();
-                self.flush(true);
-            }
-            "pageshow" => {
-                if prop(e, "persisted").is_truthy() {
-                    self.begin_page(browser::referrer());
-                }
-            }
-            "visibilitychange" => {
-                self.focus_changed();
-                if browser::is_hidden() {
-                    self.report_engagement();
-                    self.flush(true);
-                }
-            }
-            "focus" | "blur" => self.focus_changed(),
-            "scroll" => {
-                self.activity();
-                if let Some(el) = target {
-                    if el.has_attribute("data-touchline-scroll") && !self.dirty.contains(&el) {
-                        self.dirty.push(el);
-                    }
-                }
-                self.request_frame();
-            }
-            "resize" | "load" => self.request_frame(),
-            "click" => self.clicked(target),
-            "submit" => {
-                if let Some(step) = target.and_then(|f| attr(&f, "data-touchline-step")) {
-                    self.checkout_step(&step);
-                }
-            }
-            "popstate" | "hashchange" => self.navigated(),
-            // Back online: send the retry queue now rather than after the backoff.
-            "online" => {
-                self.retry_timer = None;
-                self.attempt = 0;
-                self.flush(false);
-            }
-            _ => self.activity(),
-        }
-    }
-
-    /// Events not yet sent (for tests and debugging).
-    pub fn pending(&self) -> &[Event] {
-        &self.pending
-    }
-
-    /// The persisted visitor id (empty while tracking is not allowed).
-    pub fn visitor_id(&self) -> &str {
-        &self.visitor_id
-    }
-
-    /// True when consent and privacy signals allow tracking.
-    pub fn allowed(&self) -> bool {
-        self.allowed
-    }
-}
-
-/// SHA-256 of a normalised identifier through Web Crypto, then an identify
-/// event. Failures (no Web Crypto, e.g. an insecure context) are "not tracked".
-fn digest(value: String, is_email: bool) {
-    let subtle = browser::path("crypto.subtle");
-    if !subtle.is_object() {
-        return;
-    }
-    let subtle = subtle.unchecked_into::<web_sys::SubtleCrypto>();
-    let bytes = value.into_bytes();
-    let Ok(promise) = subtle.digest_with_str_and_u8_array("SHA-256", &bytes) else {
-        return;
-    };
-    let promise = promise.unchecked_into::<transport::Thenable>();
-    promise.then(&settle(Settled::Digest(is_email)), &JsValue::UNDEFINED);
-}
-
-/// Reads the started tracker (tests and debugging).
-pub fn inspect<R>(f: impl FnOnce(&Tracker) -> R) -> Option<R> {
-    with(|t| f(t))
 }

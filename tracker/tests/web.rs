@@ -1,16 +1,18 @@
 //! The tracker in a real browser (headless Chromium via wasm-bindgen-test).
 //!
-//! All tests share one page, so each starts from a clean slate (`fresh`):
-//! the page's tracker stopped, localStorage cleared, the network replaced by
-//! a recorder (what the tracker *sends* is what these tests look at), and the
-//! clock faked where time matters.
+//! The tests drive the tracker as a page does: `start` (what the loader
+//! calls) boots the real shell (`src/shell.js`, the same module the page gets)
+//! with a wasm core, and `command` is `touchline(name, arg)`. All tests share
+//! one page, so each starts from a clean slate (`fresh`): the page's tracker
+//! stopped, localStorage cleared, the network replaced by a recorder (what the
+//! tracker *sends* is what these tests look at), and the clock faked where
+//! time matters.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Function, Reflect, JSON};
-use touchline_shared::config::Config;
 use touchline_shared::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
-use touchline_shared::{reference, EventData, ReferrerClass};
-use touchline_tracker::{command, start_with, stop, transport, Tracker};
+use touchline_shared::reference;
+use touchline_tracker::{stop, transport};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -144,6 +146,20 @@ fn add_meta(name: &str, content: &str) {
         .expect("append");
 }
 
+/// `touchline(name, arg)`.
+fn command(name: JsValue, arg: JsValue) {
+    touchline_tracker::command(&name, &arg);
+}
+
+/// Starts the page's tracker for site `demo` with `data-*` options.
+fn start_with(options: &[(&str, &str)]) {
+    let mut opts = format!("{ENDPOINT}\x1fdemo");
+    for (k, v) in options {
+        opts.push_str(&format!("\x1f{k}\x1f{v}"));
+    }
+    touchline_tracker::start(&opts);
+}
+
 /// Every event the tracker has sent (flushing what is pending first), as
 /// parsed JSON objects in order.
 fn sent() -> Vec<JsValue> {
@@ -158,23 +174,9 @@ fn sent() -> Vec<JsValue> {
     out
 }
 
-/// Every event sent or still pending, without flushing (for waiting).
+/// Every event sent so far, pending ones flushed (for waiting).
 fn recorded() -> Vec<JsValue> {
-    let bodies = js_sys::Array::from(&Reflect::get(&window(), &"__sent".into()).expect("sent"));
-    let mut out = Vec::new();
-    for body in bodies.iter() {
-        let parsed = JSON::parse(&body.as_string().expect("text body")).expect("JSON body");
-        out.extend(js_sys::Array::from(&get(&parsed, "events")).iter());
-    }
-    let pending: Vec<String> =
-        touchline_tracker::inspect(|t| t.pending().iter().map(|e| e.to_json()).collect())
-            .unwrap_or_default();
-    out.extend(
-        pending
-            .iter()
-            .map(|j| JSON::parse(j).expect("pending JSON")),
-    );
-    out
+    sent()
 }
 
 fn any_recorded(f: impl Fn(&JsValue) -> bool) -> bool {
@@ -225,45 +227,51 @@ async fn wait_for(what: &str, deadline_ms: f64, mut cond: impl FnMut() -> bool) 
     }
 }
 
-fn config() -> Config {
-    Config::default()
-}
-
 #[wasm_bindgen_test]
 fn page_view_carries_attribution_from_the_landing_url() {
     fresh();
     set_url("?utm_source=ig&utm_campaign=reel%20drop&igshid=abc123");
-    let mut t = Tracker::new("demo", ENDPOINT);
-    t.page_view();
-    let e = t.pending()[0].clone();
-    let EventData::PageView(pv) = e.data else {
-        panic!("not a page view: {:?}", e.data)
-    };
-    assert_eq!(pv.attribution.utm_campaign.as_deref(), Some("reel drop"));
-    assert_eq!(pv.attribution.igshid.as_deref(), Some("abc123"));
+    start_with(&[]);
+    let e = sent()[0].clone();
+    assert_eq!(kind(&e), "page_view");
+    let text = |path: &str| get(&e, path).as_string();
     assert_eq!(
-        pv.attribution.referrer_class,
-        Some(ReferrerClass::Instagram)
+        text("data.attribution.utm_campaign").as_deref(),
+        Some("reel drop")
     );
-    assert!(e
-        .url
+    assert_eq!(text("data.attribution.igshid").as_deref(), Some("abc123"));
+    assert_eq!(
+        text("data.attribution.referrer_class").as_deref(),
+        Some("instagram")
+    );
+    assert!(text("url")
+        .expect("url")
         .ends_with("?utm_source=ig&utm_campaign=reel%20drop&igshid=abc123"));
-    assert_eq!(e.site_id, "demo");
-    assert_eq!(e.event_id.len(), 17);
+    assert_eq!(text("site_id").as_deref(), Some("demo"));
+    assert_eq!(text("event_id").expect("event id").len(), 17);
+    stop();
 }
 
 #[wasm_bindgen_test]
 fn visitor_id_persists_across_trackers_and_renews_when_storage_is_cleared() {
     fresh();
-    let a = Tracker::new("demo", ENDPOINT).visitor_id().to_owned();
-    let b = Tracker::new("demo", ENDPOINT).visitor_id().to_owned();
+    let visitor = || {
+        stop();
+        js("__sent.length = 0");
+        start_with(&[]);
+        let v = get(&sent()[0], "visitor_id").as_string().expect("visitor");
+        stop();
+        v
+    };
+    let a = visitor();
+    let b = visitor();
     assert_eq!(a, b);
     assert_eq!(
         storage().get_item("tl_vid").expect("get").as_deref(),
         Some(a.as_str())
     );
     storage().remove_item("tl_vid").expect("remove");
-    let c = Tracker::new("demo", ENDPOINT).visitor_id().to_owned();
+    let c = visitor();
     assert_ne!(a, c);
     assert_eq!(c.len(), 33);
 }
@@ -271,21 +279,26 @@ fn visitor_id_persists_across_trackers_and_renews_when_storage_is_cleared() {
 #[wasm_bindgen_test]
 fn events_share_the_session_and_number_themselves() {
     fresh();
-    let mut t = Tracker::new("demo", ENDPOINT);
-    t.page_view();
-    t.command("checkout", obj(&[("step", "address".into())]));
-    let p = t.pending();
+    start_with(&[]);
+    command("page_view".into(), JsValue::UNDEFINED);
+    command("checkout".into(), obj(&[("step", "address".into())]));
+    let p = sent();
     let (a, b) = (&p[p.len() - 2], &p[p.len() - 1]);
-    assert_eq!(a.session_id, b.session_id);
-    assert_eq!(b.seq, a.seq + 1);
-    assert_ne!(a.event_id, b.event_id);
-    assert!(matches!(&b.data, EventData::CheckoutStep(s) if s.step == "address"));
+    assert_eq!(get(a, "session_id"), get(b, "session_id"));
+    assert_eq!(
+        get(b, "seq").as_f64(),
+        get(a, "seq").as_f64().map(|s| s + 1.0)
+    );
+    assert_ne!(get(a, "event_id"), get(b, "event_id"));
+    assert_eq!(kind(b), "checkout_step");
+    assert_eq!(get(b, "data.step").as_string().as_deref(), Some("address"));
+    stop();
 }
 
 #[wasm_bindgen_test]
 fn order_command_normalises_currency_and_payment_and_is_sent_at_once() {
     fresh();
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let before = js_sys::Array::from(&get(&window(), "__sent")).length();
     command(
         "order".into(),
@@ -321,7 +334,7 @@ fn order_command_normalises_currency_and_payment_and_is_sent_at_once() {
 async fn scrolling_a_tall_page_to_80_percent_gives_max_80_and_milestones_25_50_75_once() {
     fresh();
     add(r#"<div style="height:10000px">tall</div>"#);
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let scroll_to_seen = |pct: f64| {
         let height = document().document_element().expect("html").scroll_height() as f64;
         let inner = window().inner_height().expect("h").as_f64().expect("h");
@@ -363,7 +376,7 @@ async fn a_marked_scrollable_container_reports_its_own_depth() {
     let holder = add(
         r#"<div data-touchline-scroll="reviews" style="height:200px;overflow:auto"><div style="height:2000px">reviews</div></div>"#,
     );
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let box_ = holder.first_element_child().expect("box");
     box_.set_scroll_top(1800);
     let in_box = |e: &JsValue| get(e, "data.container").as_string().as_deref() == Some("reviews");
@@ -385,7 +398,7 @@ fn a_hidden_or_unfocused_tab_accrues_no_dwell() {
     fresh();
     let t0 = 1_764_000_000_000.0;
     set_now(t0);
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     // Hidden for 20 s, with activity: nothing counts.
     set_hidden(true);
     set_now(t0 + 10_000.0);
@@ -418,7 +431,7 @@ fn engaged_time_stops_thirty_seconds_after_the_last_activity() {
     fresh();
     let t0 = 1_764_000_000_000.0;
     set_now(t0);
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     set_now(t0 + 10_000.0);
     dispatch_window("pointerdown");
     set_now(t0 + 120_000.0);
@@ -438,7 +451,7 @@ fn two_pricing_visits_across_reloads_count_2_and_a_third_after_8_days_counts_1()
         set_now(at);
         stop(); // a reload: a new tracker, the same localStorage
         js("__sent.length = 0");
-        start_with("demo", ENDPOINT, config());
+        start_with(&[]);
         let p = of_kind(&sent(), "pricing_view");
         assert_eq!(p.len(), 1);
         get(&p[0], "data.count_7d").as_f64()
@@ -453,9 +466,7 @@ fn two_pricing_visits_across_reloads_count_2_and_a_third_after_8_days_counts_1()
 fn pricing_pages_are_recognised_by_a_configured_url_pattern() {
     fresh();
     let path = window().location().pathname().expect("path");
-    let mut c = config();
-    c.pricing = vec![format!("{path}*")];
-    start_with("demo", ENDPOINT, c);
+    start_with(&[("pricing", &format!("{path}*"))]);
     assert_eq!(of_kind(&sent(), "pricing_view").len(), 1);
     stop();
 }
@@ -468,7 +479,7 @@ fn product_pages_emit_product_views_and_a_second_product_shows_a_comparison() {
     add_meta("touchline:product-name", "Cotton Kurta");
     add_meta("touchline:price", "1499");
     add_meta("touchline:currency", "inr");
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     command(
         "product".into(),
         obj(&[("sku", "SAREE-002".into()), ("price", 4999.into())]),
@@ -495,7 +506,7 @@ async fn a_checkout_section_becoming_visible_emits_its_step_once() {
     let holder = add(
         r#"<div style="height:5000px">spacer</div><section data-touchline-step="address">address</section><div style="height:2000px"></div>"#,
     );
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     frames(3).await;
     assert!(
         !any_recorded(|e| kind(e) == "checkout_step"),
@@ -525,7 +536,7 @@ fn a_submitted_checkout_form_and_the_js_api_emit_steps() {
     let holder = add(
         r#"<form data-touchline-step="payment" action="javascript:void 0"><button>Pay</button></form>"#,
     );
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let form = holder.query_selector("form").expect("q").expect("form");
     form.add_event_listener_with_callback(
         "submit",
@@ -556,7 +567,7 @@ fn a_whatsapp_click_carries_a_token_in_the_prefilled_text() {
         &Function::new_with_args("e", "e.preventDefault()"),
     )
     .expect("listener");
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let span: web_sys::HtmlElement = link
         .first_element_child()
         .expect("span")
@@ -596,7 +607,7 @@ fn a_whatsapp_click_carries_a_token_in_the_prefilled_text() {
 fn site_search_parameters_emit_search_events() {
     fresh();
     set_url("?q=silk+saree+discount");
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let s = of_kind(&sent(), "search");
     assert_eq!(s.len(), 1);
     assert_eq!(
@@ -609,7 +620,7 @@ fn site_search_parameters_emit_search_events() {
 #[wasm_bindgen_test]
 fn single_page_navigations_are_page_views_with_the_previous_url_as_referrer() {
     fresh();
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let first = window().location().href().expect("href");
     window()
         .history()
@@ -643,7 +654,7 @@ fn single_page_navigations_are_page_views_with_the_previous_url_as_referrer() {
 #[wasm_bindgen_test]
 async fn a_checkout_section_rendered_after_a_single_page_navigation_emits_its_step() {
     fresh();
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     window()
         .history()
         .expect("history")
@@ -664,9 +675,7 @@ async fn a_checkout_section_rendered_after_a_single_page_navigation_emits_its_st
 #[wasm_bindgen_test]
 async fn identify_sends_only_sha256_of_the_normalised_email_and_phone() {
     fresh();
-    let mut c = config();
-    c.phone_country = Some("91".into());
-    start_with("demo", ENDPOINT, c);
+    start_with(&[("phone-country", "91")]);
     command("identify".into(), " Priya@Example.com ".into());
     command("identify".into(), obj(&[("phone", "098000 00000".into())]));
     wait_for("two identify events", 3_000.0, || {
@@ -699,9 +708,7 @@ async fn identify_sends_only_sha256_of_the_normalised_email_and_phone() {
 #[wasm_bindgen_test]
 fn consent_denied_sends_and_stores_nothing() {
     fresh();
-    let mut c = config();
-    c.require_consent = true;
-    start_with("demo", ENDPOINT, c.clone());
+    start_with(&[("require-consent", "true")]);
     command("checkout".into(), obj(&[("step", "address".into())]));
     command("identify".into(), "priya@example.com".into());
     command("consent".into(), "denied".into());
@@ -728,13 +735,11 @@ fn consent_denied_sends_and_stores_nothing() {
 fn do_not_track_is_honoured_by_default_and_can_be_configured_off() {
     fresh();
     js("__dnt = '1'");
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     assert!(sent().is_empty());
     assert_eq!(storage().length().expect("len"), 0, "nothing stored");
     stop();
-    let mut c = config();
-    c.honor_signals = false;
-    start_with("demo", ENDPOINT, c);
+    start_with(&[("respect-dnt", "false")]);
     assert_eq!(of_kind(&sent(), "page_view").len(), 1);
     stop();
 }
@@ -785,20 +790,45 @@ fn garbage_passed_to_every_public_call_throws_nothing() {
             }
         }
         if round == 0 {
-            for a in &garbage {
-                touchline_tracker::start(a.clone(), a.clone(), a.clone(), a.clone());
+            for opts in [
+                "",
+                "\u{0}\u{ffff}",
+                "\x1f",
+                "\x1f\x1f\x1f",
+                ENDPOINT,
+                "x\x1f",
+            ] {
+                touchline_tracker::start(opts);
             }
-            touchline_tracker::start("demo".into(), ENDPOINT.into(), JsValue::NULL, 7.into());
+            start_with(&[
+                ("idle-ms", "lots"),
+                ("checkout", "=,a=,=b"),
+                ("pricing", ""),
+            ]);
         }
     }
-    let mut t = Tracker::new("demo", ENDPOINT);
-    let before = t.pending().len();
-    t.command(
-        "order",
+    // The core itself, with every operation and nonsense texts and numbers.
+    let mut core = touchline_tracker::Tracker::default();
+    let texts = [
+        "",
+        "\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f",
+        "\u{0}\x1e\u{ffff}",
+    ];
+    let nums: [&[f64]; 3] = [&[], &[f64::NAN; 20], &[-1.0e308, f64::INFINITY, 1.0, 0.5]];
+    for op in 0..20 {
+        for t in texts {
+            for n in nums {
+                let _ = core.on(op, t, n);
+            }
+        }
+    }
+    let before = of_kind(&sent(), "order").len();
+    command(
+        "order".into(),
         obj(&[("id", JsValue::NULL), ("value", "lots".into())]),
     );
     assert_eq!(
-        t.pending().len(),
+        of_kind(&sent(), "order").len(),
         before,
         "a malformed order is not tracked"
     );
@@ -808,7 +838,7 @@ fn garbage_passed_to_every_public_call_throws_nothing() {
 #[wasm_bindgen_test]
 async fn server_errors_are_queued_for_retry_and_client_errors_are_dropped() {
     fresh();
-    start_with("demo", ENDPOINT, config());
+    start_with(&[]);
     let queue = || storage().get_item("tl_q").expect("get").unwrap_or_default();
     js("__status = 503");
     command("checkout".into(), "address".into());
@@ -835,17 +865,20 @@ async fn server_errors_are_queued_for_retry_and_client_errors_are_dropped() {
 fn batches_are_split_under_the_body_and_count_limits_and_lose_nothing() {
     fresh();
     set_url(&format!("?pad={}", "x".repeat(1800)));
-    let mut t = Tracker::new("demo", ENDPOINT);
-    t.page_view();
+    start_with(&[]);
+    let one = sent()[0].clone();
+    stop();
     set_url("");
-    let one = t.pending()[0].clone();
     let events: Vec<String> = (0..250)
         .map(|i| {
-            let mut e = one.clone();
-            e.event_id = format!("e{i}");
-            e.to_json()
+            Reflect::set(&one, &"event_id".into(), &format!("e{i}").into()).expect("set");
+            JSON::stringify(&one)
+                .expect("JSON")
+                .as_string()
+                .expect("text")
         })
         .collect();
+    assert!(events[0].len() > 1800);
     let bodies = transport::bodies(events.clone(), js_sys::Date::now());
     assert!(bodies.len() >= 3, "{} bodies", bodies.len());
     let mut total = 0;

@@ -1,0 +1,279 @@
+// Touchline's browser shell: the imperative half of the tracker.
+//
+// It listens to the page and reports what happened to the wasm core
+// (`core.on(op, texts, numbers)`), then performs the effects the core answers
+// with: store, send, set a timer, measure on the next frame, observe checkout
+// sections, decorate a clicked link, hash an identify value. It decides
+// nothing itself. Every entry point is guarded: nothing here may throw into
+// the host page. Hand-written ES2017; esbuild minifies it into t.js.
+//
+// Operations (the numbers in tracker/src/tracker.rs): 0 start, 1 command,
+// 2 navigated, 3 shown from the back/forward cache, 4 hidden (pagehide),
+// 5 visibility, 6 focus, 7 activity, 8 frame, 9 click, 10 step, 11 timer,
+// 12 sent, 13 digest, 14 online.
+
+var w = window;
+var d = document;
+var core; // the wasm core while tracking runs
+var endpoint;
+var undo = []; // functions that remove what boot added
+var timers = {};
+var frame = 0;
+var dirty = []; // marked scroll containers that scrolled since the last frame
+var observer;
+var link; // the link of the click being handled
+var lastActivity = 0;
+var SEP = '\x1f';
+var ATTR = 'data-touchline-';
+
+// Text for the core: strings without separators; integers as text.
+function text(v) {
+  return typeof v == 'string' ? v.replace(/[\x1e\x1f]/g, ' ') : Number.isSafeInteger(v) ? '' + v : '';
+}
+
+function attr(el, name) {
+  return (el && el.getAttribute && el.getAttribute(name) || '').trim();
+}
+
+function meta(name) {
+  return attr(d.querySelector('meta[name="touchline:' + name + '"]'), 'content');
+}
+
+// Reports one operation with the page context; performs the effects.
+function call(op, texts, nums) {
+  if (!core) return;
+  try {
+    // The page's markup matters only to what may begin a page view (start,
+    // commands, navigations, back/forward restores): not read on every frame.
+    var markup = op < 4;
+    var el = markup && d.querySelector('[' + ATTR + 'sku]');
+    var product = function (m, a) { return markup && (meta(m) || attr(el, ATTR + a)); };
+    var c = w.crypto;
+    var r = c && c.getRandomValues ? c.getRandomValues(new Uint32Array(4)) : [0, 0, 0, 0].map(function () { return Math.random() * 4294967296; });
+    var out = core.on(op, [
+      location.href, location.pathname, d.referrer, d.title,
+      markup && meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
+      markup && meta('checkout-step'),
+    ].concat(texts || []).map(text).join(SEP), [
+      Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
+      parseFloat(product('price', 'price')),
+    ].concat(nums || []));
+    out.split('\x1e').forEach(perform);
+  } catch (e) { /* never into the page */ }
+}
+
+function perform(effect) {
+  try {
+    var f = effect.split(SEP);
+    var k = f[0];
+    if (k == 's') localStorage.setItem(f[1], f[2]);
+    else if (k == 'r') localStorage.removeItem(f[1]);
+    else if (k == 'p') send(+f[1], f[2] == '1', f[3]);
+    else if (k == 't') {
+      clearTimeout(timers[f[1]]);
+      if (+f[2] >= 0) timers[f[1]] = setTimeout(call, +f[2], 11, [f[1]]);
+    } else if (k == 'f') request();
+    else if (k == 'o') observe();
+    else if (k == 'l') link.setAttribute('href', f[1]);
+    else if (k == 'h') digest(f[1], f[2]);
+  } catch (e) { /* a blocked storage or a missing API: not tracked */ }
+}
+
+// sendBeacon on hide (it survives unload); fetch keepalive otherwise or
+// when the browser refuses the beacon.
+function send(id, beacon, body) {
+  try {
+    if (beacon && navigator.sendBeacon(endpoint, body)) return call(12, 0, [id, 1]);
+  } catch (e) { /* fall back to fetch */ }
+  // The outcome goes to the core that sent the body (not to a later one).
+  var sender = core;
+  var done = function (status) { if (core == sender) call(12, 0, [id, status]); };
+  fetch(endpoint, { method: 'POST', body: body, keepalive: true }).then(
+    function (res) { done(res.status); },
+    function () { done(0); });
+}
+
+function digest(kind, value) {
+  var sender = core;
+  crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)).then(function (buf) {
+    var hex = '';
+    new Uint8Array(buf).forEach(function (b) { hex += (b + 256).toString(16).slice(1); });
+    if (core == sender) call(13, [kind, hex]);
+  }, function () { /* no Web Crypto: not tracked */ });
+}
+
+// Metrics are read at most once per animation frame.
+function request() {
+  if (!frame) frame = requestAnimationFrame(measure);
+}
+
+function metrics(op) {
+  var names = [];
+  var nums = [];
+  try {
+    nums = [scrollY, innerHeight, d.documentElement.scrollHeight, d.readyState == 'complete'];
+    dirty.forEach(function (el) {
+      names.push(el.getAttribute(ATTR + 'scroll'));
+      nums.push(el.scrollTop, el.clientHeight, el.scrollHeight);
+    });
+  } catch (e) { /* measured as nothing */ }
+  dirty = [];
+  call(op, names, nums);
+}
+
+function measure() {
+  frame = 0;
+  metrics(8);
+}
+
+// Checkout sections count when they are shown (forms when submitted).
+function observe() {
+  if (observer) observer.disconnect();
+  observer = 0;
+  var sections = [].filter.call(d.querySelectorAll('[' + ATTR + 'step]'), function (el) {
+    return !/^form$/i.test(el.tagName);
+  });
+  if (!sections.length || !w.IntersectionObserver) return;
+  observer = new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) call(10, [attr(e.target, ATTR + 'step')]);
+    });
+  });
+  sections.forEach(function (el) { observer.observe(el); });
+}
+
+function activity() {
+  var t = Date.now();
+  // At most twice a second: mousemove fires a lot.
+  if (t - lastActivity >= 500 || t < lastActivity) {
+    lastActivity = t;
+    call(7);
+  }
+}
+
+function handle(e) {
+  try {
+    dispatch(e);
+  } catch (err) { /* never into the page */ }
+}
+
+function dispatch(e) {
+  var type = e.type;
+  var target = e.target;
+  if (type == 'pagehide') {
+    // Leaving (or entering the back/forward cache): final metrics, then beacon.
+    if (frame) cancelAnimationFrame(frame);
+    frame = 0;
+    metrics(4);
+  } else if (type == 'pageshow') {
+    if (e.persisted) call(3);
+  } else if (type == 'visibilitychange') call(5);
+  else if (type == 'focus' || type == 'blur') call(6);
+  else if (type == 'scroll') {
+    activity();
+    if (target && target.hasAttribute && target.hasAttribute(ATTR + 'scroll') && dirty.indexOf(target) < 0) dirty.push(target);
+    request();
+  } else if (type == 'resize' || type == 'load') request();
+  else if (type == 'click') {
+    link = target && target.closest && target.closest('a[href]');
+    if (link) call(9, [link.href]);
+  } else if (type == 'submit') {
+    var step = attr(target, ATTR + 'step');
+    if (step) call(10, [step]);
+  } else if (type == 'popstate' || type == 'hashchange') call(2);
+  else if (type == 'online') call(14);
+  else activity();
+}
+
+// `(on the document?, capture?)` per event type. Scroll is captured on the
+// document to see containers too (scroll does not bubble).
+var EVENTS = {
+  pagehide: 0, pageshow: 0, visibilitychange: 1, focus: 0, blur: 0,
+  pointerdown: 2, keydown: 2, touchstart: 2, wheel: 2, mousemove: 2,
+  scroll: 3, resize: 0, load: 0, click: 3, submit: 3, popstate: 0, hashchange: 0, online: 0,
+};
+
+function listen() {
+  Object.keys(EVENTS).forEach(function (type) {
+    var bits = EVENTS[type];
+    var target = bits & 1 ? d : w;
+    var capture = !!(bits & 2);
+    target.addEventListener(type, handle, { passive: true, capture: capture });
+    undo.push(function () { target.removeEventListener(type, handle, capture); });
+  });
+  // Single-page-app navigations have no event: wrap the History API. The
+  // page's own call runs first and unchanged (its errors stay its own).
+  ['pushState', 'replaceState'].forEach(function (name) {
+    var original = history[name];
+    if (typeof original != 'function') return;
+    var wrapper = function () {
+      var result = original.apply(this, arguments);
+      call(2);
+      return result;
+    };
+    history[name] = wrapper;
+    undo.push(function () { if (history[name] === wrapper) history[name] = original; });
+  });
+}
+
+/** A localStorage value for the core; empty when absent or blocked. */
+export function load(key) {
+  try { return localStorage.getItem(key) || ''; } catch (e) { return ''; }
+}
+
+/** `touchline(name, arg)`: one page command for the core. */
+export function command(name, arg) {
+  try {
+    var o = arg !== null && typeof arg == 'object' ? arg : {};
+    var value = function (k) { return typeof o[k] == 'number' ? o[k] : NaN; };
+    call(1, [name, arg, o.step, o.id, o.currency, o.payment, o.sku, o.name, o.query, o.email, o.phone],
+      [value('value'), value('price')]);
+  } catch (e) { /* never into the page */ }
+}
+
+/** Stops tracking: every listener, timer, observer and patch is removed. */
+export function stop() {
+  try {
+    undo.forEach(function (f) { f(); });
+    Object.keys(timers).forEach(function (k) { clearTimeout(timers[k]); });
+    if (frame) cancelAnimationFrame(frame);
+    if (observer) observer.disconnect();
+    if (core) core.free();
+  } catch (e) { /* never into the page */ }
+  undo = [];
+  timers = {};
+  frame = 0;
+  dirty = [];
+  observer = 0;
+  core = 0;
+}
+
+/**
+ * Starts tracking with a new core. `opts`: endpoint, site id, then the
+ * script tag's `data-*` option names and values, joined by \x1f. Replays the
+ * commands the page queued before the wasm loaded, then announces readiness
+ * (`touchline.ready` and a `touchline:ready` event).
+ */
+export function boot(tracker, opts) {
+  try {
+    if (core) return tracker.free();
+    var a = opts.split(SEP);
+    if (!a[0] || !a[1]) return tracker.free();
+    core = tracker;
+    endpoint = a[0];
+    lastActivity = 0;
+    var stub = w.touchline;
+    var queue = (stub && stub.q) || [];
+    // A consent choice queued before the wasm loaded applies from the start.
+    var consent = '';
+    queue.forEach(function (c) { if (c[0] == 'consent') consent = c[1]; });
+    var nav = navigator;
+    listen();
+    call(0, [a[1], consent, nav.doNotTrack].concat(a.slice(2)), [nav.globalPrivacyControl === true]);
+    var api = w.touchline = function (name, arg) { command(name, arg); };
+    queue.forEach(function (c) { command(c[0], c[1]); });
+    queue.length = 0;
+    api.ready = true;
+    w.dispatchEvent(new Event('touchline:ready'));
+  } catch (e) { /* never into the page */ }
+}
