@@ -62,3 +62,7 @@ pub const META_GRAPH_VERSION: &str = "META_GRAPH_VERSION";
 pub const RL_IP: &str = "RL_IP";
 /// Rate limiter per site.
 pub const RL_SITE: &str = "RL_SITE";
+/// Variable (tests only): ms a Profile waits before its post-answer drain of
+/// the visitor index and touches (default 0), so a test can kill the Worker
+/// inside that window and watch the alarm deliver them after the restart.
+pub const OUTBOX_DRAIN_DELAY_MS: &str = "OUTBOX_DRAIN_DELAY_MS";

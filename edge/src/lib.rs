@@ -6,6 +6,7 @@
 
 mod bindings;
 mod config;
+mod derived;
 mod directory;
 mod error;
 mod predict;
@@ -24,11 +25,11 @@ use worker::{
 };
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    // The webhook answers first and stores afterwards, which needs
-    // `wait_until`; only the fetch handler's Context has it (not RouteContext).
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    // The webhook stores every message before it answers (nothing in
+    // `wait_until`), so it needs no Context.
     if req.method() == Method::Post && req.path() == routes::webhook::PATH {
-        return routes::webhook::post(req, env, &ctx).await;
+        return routes::webhook::post(req, env).await;
     }
     Router::new()
         .get("/health", routes::health::get)

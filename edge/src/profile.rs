@@ -25,9 +25,9 @@ use touchline_shared::rules::{evaluate, on_alarm, Firing, Observed, Rule};
 use touchline_shared::signal::{attributed_campaign, observe, Signal};
 
 use crate::bindings;
+use crate::derived;
 use crate::predict;
 use crate::signals::{self, Outgoing};
-use crate::touches;
 
 /// One validated event on its way into a timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +107,8 @@ const OUTBOX_RETRY_MS: i64 = 5_000;
 pub struct Profile {
     state: State,
     env: Env,
+    /// Writes the visitor index and touches this profile owes (`derived.rs`).
+    drainer: derived::Drainer,
 }
 
 fn param(url: &worker::Url, name: &str) -> Option<String> {
@@ -117,10 +119,16 @@ fn param(url: &worker::Url, name: &str) -> Option<String> {
 
 impl DurableObject for Profile {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
-            worker::console_error!("profile schema: {e}");
+        for schema in [SCHEMA, derived::SCHEMA] {
+            if let Err(e) = state.storage().sql().exec(schema, None) {
+                worker::console_error!("profile schema: {e}");
+            }
         }
-        Self { state, env }
+        Self {
+            state,
+            env,
+            drainer: derived::Drainer::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -146,18 +154,22 @@ impl DurableObject for Profile {
                 let profile_id = param(&url, "profile").unwrap_or_default();
                 let items: Vec<AppendItem> = req.json().await?;
                 let (result, new_ids) = self.append(&items)?;
-                if let (Some(v), true) = (visitor_id, result.inserted > 0) {
-                    self.index_visitor(v, &items, result.inserted);
+                // Same synchronous turn as the inserts: the D1 rows they owe.
+                let new_items: Vec<&AppendItem> = items
+                    .iter()
+                    .filter(|i| new_ids.contains(&i.event_id))
+                    .collect();
+                let sql = self.state.storage().sql();
+                if let Some(v) = &visitor_id {
+                    derived::note_visitor(&sql, v, &new_items)?;
                 }
                 if result.inserted > 0 && !profile_id.is_empty() {
                     if self.meta("id")?.is_none() {
                         self.set_meta("id", &profile_id)?;
                     }
-                    let new_items: Vec<AppendItem> = items
-                        .into_iter()
-                        .filter(|i| new_ids.contains(&i.event_id))
-                        .collect();
-                    self.record_touches(&profile_id, new_items);
+                    derived::note_touches(&sql, &profile_id, new_ids.iter().map(String::as_str))?;
+                    self.drain_derived();
+                    // Sets the alarm (the drain's safety net) before the answer.
                     let recent = self.run_rules(&profile_id, &new_ids).await?;
                     self.predict(&profile_id, Some(&recent)).await?;
                 }
@@ -178,10 +190,23 @@ impl DurableObject for Profile {
                     return Response::from_json(&AppendResult::default());
                 }
                 let export = export_from(&self.env, &from, &me).await?;
-                let (result, _) = self.append(&export.events)?;
+                let (result, new_ids) = self.append(&export.events)?;
                 // Every absorbed event's report row now belongs to this profile.
-                self.record_touches(&me, export.events);
+                let sql = self.state.storage().sql();
+                let new_items: Vec<&AppendItem> = export
+                    .events
+                    .iter()
+                    .filter(|i| new_ids.contains(&i.event_id))
+                    .collect();
+                derived::note_absorbed_visitors(&sql, &new_items)?;
+                derived::note_touches(
+                    &sql,
+                    &me,
+                    export.events.iter().map(|i| i.event_id.as_str()),
+                )?;
+                self.drain_derived();
                 self.predict(&me, None).await?;
+                self.schedule_alarm(now_ms()).await?;
                 Response::from_json(&result)
             }
             (Method::Post, "/export") => {
@@ -199,7 +224,8 @@ impl DurableObject for Profile {
                     .exec("SELECT id FROM events", None)?
                     .to_array::<Id>()?
                     .len();
-                for table in ["events", "meta", "rule_state", "alarms", "outbox"] {
+                let tables = ["events", "meta", "rule_state", "alarms", "outbox"];
+                for table in tables.iter().chain(&derived::TABLES) {
                     sql.exec(&format!("DELETE FROM {table}"), None)?;
                 }
                 self.state.storage().delete_alarm().await?;
@@ -212,11 +238,20 @@ impl DurableObject for Profile {
 
     async fn alarm(&self) -> Result<Response> {
         let now = now_ms();
+        if self.meta("deleted")?.is_some() {
+            return Response::ok("nothing to do");
+        }
+        // D1 rows owed by earlier appends, also of a profile merged since.
+        let sql = self.state.storage().sql();
+        if let Err(e) = self.drainer.drain(&self.env, &sql).await {
+            worker::console_error!("visitor index and touches kept in the outbox, retrying: {e}");
+        }
         let profile = self.meta("id")?.unwrap_or_default();
-        if self.meta("deleted")?.is_some()
-            || self.meta("merged_into")?.is_some()
-            || profile.is_empty()
-        {
+        if self.meta("merged_into")?.is_some() || profile.is_empty() {
+            if derived::pending(&sql) {
+                let retry = std::time::Duration::from_millis(OUTBOX_RETRY_MS as u64);
+                self.state.storage().set_alarm(retry).await?;
+            }
             return Response::ok("nothing to do");
         }
         self.flush_outbox().await;
@@ -572,8 +607,11 @@ impl Profile {
             .storage()
             .sql()
             .exec(
-                "SELECT min(due) AS due FROM (SELECT due FROM alarms \
-                 UNION ALL SELECT ? AS due FROM (SELECT 1 FROM outbox LIMIT 1))",
+                &format!(
+                    "SELECT min(due) AS due FROM (SELECT due FROM alarms \
+                     UNION ALL SELECT ? AS due FROM (SELECT 1 FROM outbox UNION ALL {} LIMIT 1))",
+                    derived::PENDING_SQL
+                ),
                 vec![SqlStorageValue::from(now + OUTBOX_RETRY_MS)],
             )?
             .to_array()?;
@@ -590,25 +628,7 @@ impl Profile {
     }
 
     fn all_items(&self) -> Result<Vec<AppendItem>> {
-        let rows: Vec<Row> = self
-            .state
-            .storage()
-            .sql()
-            .exec(&format!("SELECT {COLUMNS} FROM events ORDER BY id"), None)?
-            .to_array()?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AppendItem {
-                event_id: r.event_id,
-                site_id: r.site_id,
-                time: r.time,
-                seq: u32::try_from(r.seq).unwrap_or(0),
-                received_at: r.received_at,
-                kind: r.kind,
-                via: r.via,
-                body: r.body,
-            })
-            .collect())
+        items_where(&self.state.storage().sql(), "1 = ?", 1)
     }
 
     fn page(&self, limit: usize, after: Option<(i64, i64, String)>) -> Result<Page> {
@@ -667,53 +687,54 @@ impl Profile {
         })
     }
 
-    /// Writes report touches to D1 (`touches.rs`), off the request's path.
-    fn record_touches(&self, profile_id: &str, items: Vec<AppendItem>) {
-        if items.is_empty() {
-            return;
-        }
-        let (env, profile_id) = (self.env.clone(), profile_id.to_owned());
+    /// Writes the D1 rows the outbox holds right after the answer; the
+    /// alarm retries whatever this does not finish (`derived.rs`).
+    fn drain_derived(&self) {
+        let (env, sql) = (self.env.clone(), self.state.storage().sql());
+        let drainer = self.drainer.clone();
+        let delay = env
+            .var(bindings::OUTBOX_DRAIN_DELAY_MS)
+            .ok()
+            .and_then(|v| v.to_string().parse::<u64>().ok())
+            .unwrap_or(0);
         self.state.wait_until(async move {
-            if let Err(e) = touches::record(&env, &profile_id, &items).await {
-                worker::console_error!("report touches: {e}");
+            if delay > 0 {
+                worker::Delay::from(std::time::Duration::from_millis(delay)).await;
+            }
+            if let Err(e) = drainer.drain(&env, &sql).await {
+                worker::console_error!(
+                    "visitor index and touches kept in the outbox, retrying: {e}"
+                );
             }
         });
     }
+}
 
-    /// Keeps the D1 index of visitors current, off the request's path.
-    fn index_visitor(&self, visitor_id: String, items: &[AppendItem], inserted: usize) {
-        let (Some(first), Some(last)) = (
-            items.iter().map(|i| i.time).min(),
-            items.iter().map(|i| i.time).max(),
-        ) else {
-            return;
-        };
-        let site_id = items[0].site_id.clone();
-        let env = self.env.clone();
-        self.state.wait_until(async move {
-            let run = async {
-                let db = env.d1(bindings::DB)?;
-                db.prepare(
-                    "INSERT INTO visitors (visitor_id, site_id, first_seen, last_seen, events) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (visitor_id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), \
-                     last_seen = max(last_seen, excluded.last_seen), events = events + excluded.events",
-                )
-                .bind(&[
-                    visitor_id.into(),
-                    site_id.into(),
-                    (first as f64).into(),
-                    (last as f64).into(),
-                    (inserted as f64).into(),
-                ])?
-                .run()
-                .await?;
-                Ok::<(), worker::Error>(())
-            };
-            if let Err(e) = run.await {
-                worker::console_error!("visitor index: {e}");
-            }
-        });
-    }
+/// Stored events matching `condition` (one `?`, bound to `value`), in insertion order.
+pub(crate) fn items_where(
+    sql: &worker::SqlStorage,
+    condition: &str,
+    value: impl Into<SqlStorageValue>,
+) -> Result<Vec<AppendItem>> {
+    let rows: Vec<Row> = sql
+        .exec(
+            &format!("SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY id"),
+            vec![value.into()],
+        )?
+        .to_array()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AppendItem {
+            event_id: r.event_id,
+            site_id: r.site_id,
+            time: r.time,
+            seq: u32::try_from(r.seq).unwrap_or(0),
+            received_at: r.received_at,
+            kind: r.kind,
+            via: r.via,
+            body: r.body,
+        })
+        .collect())
 }
 
 fn stub(env: &Env, profile_id: &str) -> Result<worker::Stub> {

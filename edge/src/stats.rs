@@ -62,5 +62,23 @@ async fn get_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
             json!({ "day_start": day, "kind": r.kind, "count": r.n })
         })
         .collect();
-    Ok(Response::from_json(&json!({ "counters": days }))?)
+    Ok(Response::from_json(&json!({
+        "counters": days,
+        "wasm_memory_bytes": wasm_memory_bytes(),
+    }))?)
+}
+
+/// Size of this isolate's Wasm linear memory (the Rust heap and stack), for
+/// telling a leak of ours from the host's own growth (RELIABILITY.md, Memory).
+/// Linear memory only grows, so this is the high-water mark of the Rust heap.
+fn wasm_memory_bytes() -> f64 {
+    use worker::js_sys::{Reflect, WebAssembly};
+    use worker::wasm_bindgen::JsCast;
+    let Ok(memory) = wasm_bindgen::memory().dyn_into::<WebAssembly::Memory>() else {
+        return 0.0;
+    };
+    Reflect::get(&memory.buffer(), &"byteLength".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
 }

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::profile::{self, AppendItem};
 
 /// Events of one person.
+#[derive(Default)]
 pub struct Group {
     /// The identities that name the person (the first one is the main one).
     pub keys: Vec<IdentityKey>,

@@ -1,8 +1,9 @@
 //! The reporting store (D1 `touches`): one row per stored event, with the step
 //! and source the core derives (`touchline_shared::touches::touch_of`).
 //!
-//! Written by the Profile Durable Object after appends (off the request path,
-//! `wait_until`), idempotent by `event_id`: an upsert that also repoints
+//! Written by the Profile Durable Object after appends, through its outbox
+//! (`derived.rs`: recorded with the events, drained after the answer and by
+//! the alarm), idempotent by `event_id`: an upsert that also repoints
 //! `profile_id`, so when a winner absorbs a loser's events their rows move to
 //! the winner. Reads also resolve `profile_id` through `merges`, which covers a
 //! loser's late write landing after the absorb.
