@@ -43,13 +43,15 @@ function meta(name) {
 function call(op, texts, nums) {
   if (!core) return;
   try {
-    // The page's markup matters only to what may begin a page view (start,
-    // commands, navigations, back/forward restores): not read on every frame.
+    // The page's markup, title and referrer matter only to what may begin a
+    // page view (start, commands, navigations, back/forward restores): not
+    // read on every frame. Fresh entropy goes with those and with clicks
+    // (reference tokens); in between, the core's generator runs on.
     var markup = op < 4;
     var el = markup && d.querySelector('[' + ATTR + 'sku]');
     var product = function (m, a) { return markup && (meta(m) || attr(el, ATTR + a)); };
-    var c = w.crypto;
-    var r = c && c.getRandomValues ? c.getRandomValues(new Uint32Array(4)) : [0, 0, 0, 0].map(function () { return Math.random() * 4294967296; });
+    // (Every browser that runs WebAssembly has crypto.getRandomValues.)
+    var r = markup || op == 9 ? crypto.getRandomValues(new Uint32Array(4)) : [];
     var out = core.on(op, [
       location.href, location.pathname, d.referrer, d.title,
       markup && meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
