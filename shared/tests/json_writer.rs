@@ -1,7 +1,7 @@
 //! The hand-written JSON writer (used by the wasm tracker) against serde_json
 //! and the golden fixtures: the same events, the same documents.
 #![cfg(feature = "validate")]
-use std::path::PathBuf;
+mod common;
 
 use serde_json::Value;
 use touchline_shared::json::batch_body;
@@ -21,22 +21,10 @@ const SERVER_KINDS: [&str; 6] = [
 
 /// The golden fixtures of every kind the tracker writes.
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
-        .expect("fixtures dir")
-        .map(|e| {
-            let path = e.expect("entry").path();
-            let text = std::fs::read_to_string(&path).expect("fixture");
-            let name = path
-                .file_stem()
-                .expect("stem")
-                .to_string_lossy()
-                .into_owned();
-            (name, serde_json::from_str(&text).expect("fixture is JSON"))
-        })
-        .filter(|(name, _): &(String, Value)| !SERVER_KINDS.contains(&name.as_str()))
+    let out: Vec<(String, Value)> = common::fixtures()
+        .into_iter()
+        .filter(|(name, _)| !SERVER_KINDS.contains(&name.as_str()))
         .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(out.len(), 11, "every browser kind has its fixture");
     out
 }

@@ -1,5 +1,5 @@
 //! Golden fixtures for the wire schema, and validation of bad input.
-use std::path::PathBuf;
+mod common;
 
 use serde_json::{json, Value};
 use touchline_shared::limits::*;
@@ -8,24 +8,7 @@ use touchline_shared::Event;
 
 const NOW: i64 = 1_764_052_400_000;
 
-fn fixtures() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
-        .expect("fixtures dir")
-        .map(|e| {
-            let path = e.expect("entry").path();
-            let text = std::fs::read_to_string(&path).expect("fixture");
-            let name = path
-                .file_stem()
-                .expect("stem")
-                .to_string_lossy()
-                .into_owned();
-            (name, serde_json::from_str(&text).expect("fixture is JSON"))
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
+use common::fixtures;
 
 fn fixture(kind: &str) -> Value {
     fixtures()
