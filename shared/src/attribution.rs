@@ -93,12 +93,28 @@ impl Attribution {
     /// Values longer than `MAX_TEXT_LEN` are cut (on a char boundary) rather than
     /// losing the whole page view.
     pub fn from_landing(url: &str, referrer: &str) -> Attribution {
+        let pairs: Vec<(String, String)> = query_pairs(url).collect();
+        Attribution::from_parts(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &host_of(url).to_ascii_lowercase(),
+            &host_of(referrer).to_ascii_lowercase(),
+        )
+    }
+
+    /// The same decision from a URL already taken apart: its decoded query
+    /// `pairs` and the lowercase hosts of the page and of the referrer (the
+    /// tracker's shell has the browser's URL parser do that).
+    pub fn from_parts<'a>(
+        pairs: impl Iterator<Item = (&'a str, &'a str)>,
+        page_host: &str,
+        ref_host: &str,
+    ) -> Attribution {
         let mut a = Attribution::default();
-        for (k, v) in query_pairs(url) {
+        for (k, v) in pairs {
             if v.is_empty() {
                 continue;
             }
-            let slot = match k.as_str() {
+            let slot = match k {
                 "utm_source" => &mut a.utm_source,
                 "utm_medium" => &mut a.utm_medium,
                 "utm_campaign" => &mut a.utm_campaign,
@@ -111,14 +127,10 @@ impl Attribution {
                 _ => continue,
             };
             if slot.is_none() {
-                *slot = Some(truncate(v, crate::limits::MAX_TEXT_LEN));
+                *slot = Some(truncate(v.to_owned(), crate::limits::MAX_TEXT_LEN));
             }
         }
-        a.referrer_class = classify(
-            &a,
-            &host_of(url).to_ascii_lowercase(),
-            &host_of(referrer).to_ascii_lowercase(),
-        );
+        a.referrer_class = classify(&a, page_host, ref_host);
         a
     }
 }

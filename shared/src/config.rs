@@ -5,7 +5,6 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::attribution::query_pairs;
 use crate::engagement::{DEFAULT_HEARTBEAT_MS, DEFAULT_IDLE_MS};
 use crate::limits::{MAX_SLUG_LEN, MAX_TEXT_LEN};
 
@@ -119,12 +118,15 @@ impl Config {
             .map(|(s, _)| s.as_str())
     }
 
-    /// The site-search query in `url`, if any (trimmed, control characters
-    /// removed, cut to the text limit).
-    pub fn search_query(&self, url: &str) -> Option<String> {
-        query_pairs(url)
-            .find(|(k, v)| self.search_params.contains(k) && !v.trim_ascii().is_empty())
-            .map(|(_, v)| clean_text(&v, MAX_TEXT_LEN))
+    /// The site-search query among a URL's decoded query `pairs`, if any
+    /// (trimmed, control characters removed, cut to the text limit).
+    pub fn search_query<'a>(
+        &self,
+        mut pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Option<String> {
+        pairs
+            .find(|(k, v)| self.search_params.iter().any(|p| p == k) && !v.trim_ascii().is_empty())
+            .map(|(_, v)| clean_text(v, MAX_TEXT_LEN))
     }
 }
 
@@ -216,31 +218,33 @@ mod tests {
         assert!(Config::default().is_pricing_path("/pricing"));
     }
 
+    /// The search query of a whole URL (as the shell's URL parser gives it).
+    fn search(c: &Config, url: &str) -> Option<String> {
+        let pairs: Vec<_> = crate::attribution::query_pairs(url).collect();
+        c.search_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     #[test]
     fn search_queries_come_from_the_configured_parameters() {
         let c = Config::default();
         assert_eq!(
-            c.search_query("https://s.example/search?q=silk+saree")
-                .as_deref(),
+            search(&c, "https://s.example/search?q=silk+saree").as_deref(),
             Some("silk saree")
         );
         assert_eq!(
-            c.search_query("https://s.example/?s=%20kurta%20discount")
-                .as_deref(),
+            search(&c, "https://s.example/?s=%20kurta%20discount").as_deref(),
             Some("kurta discount")
         );
-        assert_eq!(c.search_query("https://s.example/?q=&page=2"), None);
-        assert_eq!(c.search_query("https://s.example/?query=x"), None);
+        assert_eq!(search(&c, "https://s.example/?q=&page=2"), None);
+        assert_eq!(search(&c, "https://s.example/?query=x"), None);
         let c = cfg(&[("search-params", "query")]);
         assert_eq!(
-            c.search_query("https://s.example/?query=x").as_deref(),
+            search(&c, "https://s.example/?query=x").as_deref(),
             Some("x")
         );
         let long = format!("https://s.example/?q={}", "é".repeat(300));
-        assert!(c.search_query(&long).is_none());
-        assert!(Config::default()
-            .search_query(&long)
-            .is_some_and(|q| q.len() <= MAX_TEXT_LEN));
+        assert!(search(&c, &long).is_none());
+        assert!(search(&Config::default(), &long).is_some_and(|q| q.len() <= MAX_TEXT_LEN));
     }
 
     #[test]

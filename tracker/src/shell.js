@@ -28,7 +28,7 @@ var ATTR = 'data-touchline-';
 
 // Text for the core: strings without separators; integers as text.
 function text(v) {
-  return typeof v == 'string' ? v.replace(/[\x1e\x1f]/g, ' ') : Number.isSafeInteger(v) ? '' + v : '';
+  return typeof v == 'string' ? v.replace(/[\x1c-\x1f]/g, ' ') : Number.isSafeInteger(v) ? '' + v : '';
 }
 
 function attr(el, name) {
@@ -43,20 +43,24 @@ function meta(name) {
 function call(op, texts, nums) {
   if (!core) return;
   try {
-    // The page's markup, title and referrer matter only to what may begin a
-    // page view (start, commands, navigations, back/forward restores): not
-    // read on every frame. Fresh entropy goes with those and with clicks
-    // (reference tokens); in between, the core's generator runs on.
+    // The page context matters only to what may begin a page view (start,
+    // commands, navigations, back/forward restores): not read on every
+    // frame. Fresh entropy goes with those and with clicks (reference
+    // tokens); in between, the core's generator runs on.
     var markup = op < 4;
     var el = markup && d.querySelector('[' + ATTR + 'sku]');
     var product = function (m, a) { return markup && (meta(m) || attr(el, ATTR + a)); };
     // (Every browser that runs WebAssembly has crypto.getRandomValues.)
     var r = markup || op == 9 ? crypto.getRandomValues(new Uint32Array(4)) : [];
-    var out = core.on(op, [
+    // The query string as the browser decodes it: pairs split by \x1c, key
+    // and value by \x1d.
+    var query = [];
+    if (markup) new URLSearchParams(location.search).forEach(function (v, k) { query.push(text(k) + '\x1d' + text(v)); });
+    var out = core.on(op, (markup ? [
       location.href, location.pathname, d.referrer, d.title,
-      markup && meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
-      markup && meta('checkout-step'),
-    ].concat(texts || []).map(text).join(SEP), [
+      meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
+      meta('checkout-step'),
+    ].map(text).concat(query.join('\x1c')) : []).concat((texts || []).map(text)).join(SEP), [
       Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
       parseFloat(product('price', 'price')),
     ].concat(nums || []));

@@ -7,7 +7,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use touchline_shared::attribution::truncate;
+use touchline_shared::attribution::{host_of, truncate};
 use touchline_shared::config::{clean_text, slug, Config};
 use touchline_shared::consent::{parse_consent, Privacy};
 use touchline_shared::delivery::{self, backoff_ms, outcome, Outcome};
@@ -56,11 +56,13 @@ const SENT: u32 = 12;
 const DIGEST: u32 = 13;
 const ONLINE: u32 = 14;
 
-// The context every call carries. Texts: location.href, location.pathname,
-// document.referrer, document.title, then the page's markup (touchline:page,
-// the product's sku, name, currency, touchline:checkout-step; empty for
-// the operations after SHOWN, which cannot begin a page view); the
-// operation's own texts follow.
+// The page context, which only the operations that may begin a page view
+// carry (START to SHOWN): location.href, location.pathname,
+// document.referrer, document.title, the page's markup (touchline:page, the
+// product's sku, name, currency, touchline:checkout-step) and the decoded
+// query string (pairs split by `\x1c`, key and value by `\x1d`). The
+// operation's own texts follow (`Tracker::arg`); the other operations carry
+// only their own.
 const S_HREF: usize = 0;
 const S_PATH: usize = 1;
 const S_REFERRER: usize = 2;
@@ -70,7 +72,8 @@ const S_SKU: usize = 5;
 const S_NAME: usize = 6;
 const S_CURRENCY: usize = 7;
 const S_STEP: usize = 8;
-const S_OP: usize = 9;
+const S_QUERY: usize = 9;
+const CONTEXT: usize = 10;
 // Numbers: Date.now(), visible, focused, four random u32 (crypto), the
 // product's price (NaN when none); the operation's own numbers follow.
 const N_NOW: usize = 0;
@@ -111,8 +114,9 @@ pub struct Tracker {
     in_flight: Vec<(u32, Vec<String>)>,
     next_body: u32,
     rng: u64,
-    /// This call's texts and numbers.
+    /// This call's texts, where its own begin, and its numbers.
     texts: Vec<String>,
+    base: usize,
     nums: Vec<f64>,
     /// Values stored during this call (the shell stores them after it).
     written: Vec<(&'static str, Option<String>)>,
@@ -155,6 +159,7 @@ impl Tracker {
     /// value` (SHA-256 for identify).
     pub fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
         self.texts = texts.split('\x1f').map(str::to_owned).collect();
+        self.base = if op < HIDDEN { CONTEXT } else { 0 };
         self.nums = nums.to_vec();
         self.written.clear();
         self.mix_entropy();
@@ -170,6 +175,19 @@ impl Tracker {
 impl Tracker {
     fn s(&self, i: usize) -> &str {
         self.texts.get(i).map_or("", String::as_str)
+    }
+
+    /// The operation's own text `i` (after the page context, if any).
+    fn arg(&self, i: usize) -> &str {
+        self.s(self.base + i)
+    }
+
+    /// The page's decoded query `(key, value)` pairs.
+    fn query(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.s(S_QUERY)
+            .split('\x1c')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('\x1d').unwrap_or((p, "")))
     }
 
     fn n(&self, i: usize) -> f64 {
@@ -216,10 +234,10 @@ impl Tracker {
             }
             CLICK => self.clicked(),
             STEP => {
-                let step = self.s(S_OP).to_owned();
+                let step = self.arg(0).to_owned();
                 self.checkout_step(&step);
             }
-            TIMER => match self.s(S_OP) {
+            TIMER => match self.arg(0) {
                 "f" => {
                     self.flush_timer = false;
                     self.flush(false);
@@ -249,27 +267,27 @@ impl Tracker {
     /// a consent choice queued before the wasm loaded, `navigator.doNotTrack`
     /// and option name/value pairs; the number is `globalPrivacyControl`.
     fn start(&mut self) {
-        let site = self.s(S_OP).to_owned();
+        let site = self.arg(0).to_owned();
         if self.started || site.is_empty() {
             return;
         }
         self.started = true;
         self.site_id = site;
-        let pairs = self.texts.get(S_OP + 3..).unwrap_or_default();
+        let pairs = self.texts.get(self.base + 3..).unwrap_or_default();
         self.config = Config::read(|name| {
             pairs
                 .chunks(2)
                 .find(|p| p[0] == name)
                 .and_then(|p| p.get(1).cloned())
         });
-        if let Some(c) = parse_consent(self.s(S_OP + 1)) {
+        if let Some(c) = parse_consent(self.arg(1)) {
             self.record_consent(c);
         }
         let privacy = Privacy {
             require_consent: self.config.require_consent,
             honor_signals: self.config.honor_signals,
             consent: self.get(KEY_CONSENT).and_then(|c| parse_consent(&c)),
-            do_not_track: self.s(S_OP + 2) == "1",
+            do_not_track: self.arg(2) == "1",
             global_privacy_control: self.n(N_OP) == 1.0,
         };
         if privacy.allowed() {
@@ -391,12 +409,12 @@ impl Tracker {
     /// numbers are its `value` and `price` (NaN when not numbers).
     /// Unknown names and malformed arguments are ignored.
     fn command(&mut self) {
-        let text = |t: &Tracker, i: usize| Some(t.s(S_OP + i).to_owned()).filter(|v| !v.is_empty());
+        let text = |t: &Tracker, i: usize| Some(t.arg(i).to_owned()).filter(|v| !v.is_empty());
         let arg = text(self, 1);
-        match self.s(S_OP) {
+        match self.arg(0) {
             "page_view" => self.begin_page(self.page.url.clone()),
             "flush" => self.flush(false),
-            "consent" => self.consent(parse_consent(self.s(S_OP + 1))),
+            "consent" => self.consent(parse_consent(self.arg(1))),
             "checkout" => {
                 if let Some(step) = text(self, 2).or(arg) {
                     self.checkout_step(&step);
@@ -496,11 +514,11 @@ impl Tracker {
 
     /// The SHA-256 (hex) of an identify value: texts are `e`/`p` and the hex.
     fn digested(&mut self) {
-        let h = self.s(S_OP + 1).to_owned();
+        let h = self.arg(1).to_owned();
         if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
             return;
         }
-        let key = if self.s(S_OP) == "e" {
+        let key = if self.arg(0) == "e" {
             "email_sha256"
         } else {
             "phone_sha256"
@@ -530,14 +548,18 @@ impl Tracker {
             return;
         }
         let title = Some(clean_text(self.s(S_TITLE), MAX_TEXT_LEN)).filter(|t| !t.is_empty());
-        let attribution = Attribution::from_landing(&self.page.url, &self.page.referrer);
+        let attribution = Attribution::from_parts(
+            self.query(),
+            &host_of(&self.page.url).to_ascii_lowercase(),
+            &host_of(&self.page.referrer).to_ascii_lowercase(),
+        );
         self.track(data("page_view", |o| {
             o.opt_str("title", &title);
             if !attribution.is_empty() {
                 attribution.write(o.key("attribution"));
             }
         }));
-        if let Some(query) = self.config.search_query(&self.page.url.clone()) {
+        if let Some(query) = self.config.search_query(self.query()) {
             self.search(&query);
         }
         let sku = self.s(S_SKU).to_owned();
@@ -631,7 +653,7 @@ impl Tracker {
     /// A click on a link (its resolved href): WhatsApp links get a reference
     /// token in their prefilled text before the browser follows them.
     fn clicked(&mut self) {
-        let href = self.s(S_OP).to_owned();
+        let href = self.arg(0).to_owned();
         if !walink::is_whatsapp_link(&href) || !self.allowed {
             return;
         }
@@ -685,7 +707,7 @@ impl Tracker {
                 self.scroll(max, Some(m), &None);
             }
         }
-        let names = self.texts.get(S_OP..).unwrap_or_default().to_vec();
+        let names = self.texts.get(self.base..).unwrap_or_default().to_vec();
         for (i, name) in names.iter().enumerate() {
             let Some(name) = slug(name) else { continue };
             let at = N_OP + 4 + 3 * i;
@@ -748,7 +770,7 @@ impl Tracker {
         let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
             .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && r.contains(':'));
         let event_id = self.random_id::<8>("e");
-        let url = truncate(self.s(S_HREF).to_owned(), MAX_URL_LEN);
+        let url = truncate(self.page.url.clone(), MAX_URL_LEN);
         let envelope = Envelope {
             schema: SCHEMA_VERSION,
             site_id: &self.site_id,
