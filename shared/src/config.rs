@@ -11,13 +11,16 @@ use crate::limits::{MAX_SLUG_LEN, MAX_TEXT_LEN};
 /// Options of one tracker; defaults are what a site without options gets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Path patterns of pricing pages (`*` matches anything), besides the
-    /// `<meta name="touchline:page" content="pricing">` tag.
-    pub pricing: Vec<String>,
-    /// `(step, path pattern)` pairs: reaching such a page is that checkout step.
-    pub checkout: Vec<(String, String)>,
-    /// Query parameters that carry a site-search query.
-    pub search_params: Vec<String>,
+    /// Path patterns of pricing pages, comma-separated (`*` matches
+    /// anything), besides the `<meta name="touchline:page" content="pricing">`
+    /// tag.
+    pub pricing: String,
+    /// `step=path pattern` pairs, comma-separated: reaching such a page is
+    /// that checkout step. Kept as written and read when a page begins (a
+    /// few bytes of work, and no parsed copy to carry in the wasm tracker).
+    pub checkout: String,
+    /// Query parameters that carry a site-search query, comma-separated.
+    pub search_params: String,
     /// Nothing is stored or sent before `touchline('consent', 'granted')`.
     pub require_consent: bool,
     /// Honour Do-Not-Track and Global Privacy Control.
@@ -33,9 +36,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            pricing: vec!["/pricing*".into(), "/plans*".into()],
-            checkout: Vec::new(),
-            search_params: vec!["q".into(), "s".into(), "search".into()],
+            pricing: "/pricing*,/plans*".into(),
+            checkout: String::new(),
+            search_params: "q,s,search".into(),
             require_consent: false,
             honor_signals: true,
             idle_ms: DEFAULT_IDLE_MS,
@@ -45,12 +48,9 @@ impl Default for Config {
     }
 }
 
-fn list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// The items of a comma-separated option, trimmed, empty ones skipped.
+fn items(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim_ascii).filter(|s| !s.is_empty())
 }
 
 fn flag(v: &str) -> bool {
@@ -72,20 +72,13 @@ impl Config {
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Config {
         let mut c = Config::default();
         if let Some(v) = get("pricing") {
-            c.pricing = list(&v);
+            c.pricing = v;
         }
         if let Some(v) = get("checkout") {
-            c.checkout = list(&v)
-                .into_iter()
-                .filter_map(|r| {
-                    let (step, pattern) = r.split_once('=')?;
-                    let step = slug(step)?;
-                    (!pattern.is_empty()).then(|| (step, pattern.to_owned()))
-                })
-                .collect();
+            c.checkout = v;
         }
         if let Some(v) = get("search-params") {
-            c.search_params = list(&v);
+            c.search_params = v;
         }
         if let Some(v) = get("require-consent") {
             c.require_consent = flag(&v);
@@ -107,15 +100,19 @@ impl Config {
 
     /// True when the page at `path` is a pricing page by URL.
     pub fn is_pricing_path(&self, path: &str) -> bool {
-        self.pricing.iter().any(|p| glob(p, path))
+        items(&self.pricing).any(|p| glob(p, path))
     }
 
-    /// The checkout step of the page at `path`, by URL.
-    pub fn checkout_step_of(&self, path: &str) -> Option<&str> {
-        self.checkout
-            .iter()
-            .find(|(_, p)| glob(p, path))
-            .map(|(s, _)| s.as_str())
+    /// The checkout step of the page at `path`, by URL: the first
+    /// `step=pattern` whose pattern matches and whose step makes a slug.
+    pub fn checkout_step_of(&self, path: &str) -> Option<String> {
+        items(&self.checkout).find_map(|r| {
+            let (step, pattern) = r.split_once('=')?;
+            if pattern.is_empty() || !glob(pattern, path) {
+                return None;
+            }
+            slug(step)
+        })
     }
 
     /// The site-search query among a URL's decoded query `pairs`, if any
@@ -125,7 +122,9 @@ impl Config {
         mut pairs: impl Iterator<Item = (&'a str, &'a str)>,
     ) -> Option<String> {
         pairs
-            .find(|(k, v)| self.search_params.iter().any(|p| p == k) && !v.trim_ascii().is_empty())
+            .find(|(k, v)| {
+                items(&self.search_params).any(|p| p == *k) && !v.trim_ascii().is_empty()
+            })
             .map(|(_, v)| clean_text(v, MAX_TEXT_LEN))
     }
 }
@@ -157,17 +156,22 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 /// A slug (`a-z0-9_-`, at most `MAX_SLUG_LEN`) made from free text:
 /// lowercased, spaces to `_`; `None` if nothing usable remains.
 pub fn slug(v: &str) -> Option<String> {
-    let s: String = v
-        .trim_ascii()
-        .chars()
-        .map(|c| match c {
-            'A'..='Z' => c.to_ascii_lowercase(),
-            ' ' => '_',
-            c => c,
-        })
-        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
-        .take(MAX_SLUG_LEN)
-        .collect();
+    // Bytes, not chars: only ASCII is kept, and no byte of a multi-byte
+    // character is ASCII (a char iterator costs the wasm tracker its UTF-8
+    // decoder).
+    let mut s = String::new();
+    for b in v.trim_ascii().bytes() {
+        let c = match b {
+            b'A'..=b'Z' => b.to_ascii_lowercase(),
+            b' ' => b'_',
+            _ => b,
+        };
+        if s.len() < MAX_SLUG_LEN
+            && (c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        {
+            s.push(c as char);
+        }
+    }
     (!s.is_empty()).then_some(s)
 }
 
@@ -212,8 +216,8 @@ mod tests {
         ]);
         assert!(c.is_pricing_path("/tarifs"));
         assert!(!c.is_pricing_path("/pricing"));
-        assert_eq!(c.checkout_step_of("/co/addr/1"), Some("address"));
-        assert_eq!(c.checkout_step_of("/co/pay"), Some("pay_now"));
+        assert_eq!(c.checkout_step_of("/co/addr/1").as_deref(), Some("address"));
+        assert_eq!(c.checkout_step_of("/co/pay").as_deref(), Some("pay_now"));
         assert_eq!(c.checkout_step_of("/co"), None);
         assert!(Config::default().is_pricing_path("/pricing"));
     }
@@ -270,5 +274,6 @@ mod tests {
         assert_eq!(slug(" Address Step ").as_deref(), Some("address_step"));
         assert_eq!(slug("!!!"), None);
         assert_eq!(clean_text(" a\nb ", 10), "a b");
+        assert_eq!(slug("Ünïcode Stép 2").as_deref(), Some("ncode_stp_2"));
     }
 }

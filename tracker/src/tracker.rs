@@ -579,7 +579,7 @@ impl Tracker {
         if !meta_step.is_empty() {
             self.checkout_step(&meta_step);
         }
-        if let Some(step) = self.config.checkout_step_of(&path).map(str::to_owned) {
+        if let Some(step) = self.config.checkout_step_of(&path) {
             self.checkout_step(&step);
         }
         // Sections are looked for on the next frame: a single-page app
