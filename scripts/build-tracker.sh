@@ -8,6 +8,9 @@ cargo build -p touchline-tracker --target wasm32-unknown-unknown --release
 wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
   target/wasm32-unknown-unknown/release/touchline_tracker.wasm
 "$bin/node" scripts/shrink-imports.mjs tracker/pkg/touchline_tracker
+# Pages get the hand-written glue (tracker/glue.js); stop if the ABI it was
+# written against changed.
+"$bin/node" scripts/check-glue.mjs
 mkdir -p tracker/dist
 # The memory starts zeroed and Rust never uses its first KB (null page).
 "$bin/wasm-opt" -Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \

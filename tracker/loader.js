@@ -4,7 +4,7 @@
 // It loads the wasm tracker next to it and starts it with the script tag's
 // options; the shell (src/shell.js, bundled in) then replays the commands
 // queued meanwhile. Nothing here may throw into the host page.
-import init, { start } from './pkg/touchline_tracker.js';
+import init, { start } from './glue.js';
 
 /* global WASM_VERSION: replaced at build time by the wasm's content hash */
 
@@ -26,7 +26,7 @@ import init, { start } from './pkg/touchline_tracker.js';
       stub = w.touchline = function () { queue.push(arguments); };
       stub.q = queue;
     }
-    init({ module_or_path: new URL('t.wasm?v=' + WASM_VERSION, src) })
+    init(new URL('t.wasm?v=' + WASM_VERSION, src))
       .then(function () { start(opts.join('\x1f')); })
       .catch(function () { /* no wasm: the page works, nothing is tracked */ });
   } catch (e) { /* never into the page */ }
