@@ -11,15 +11,24 @@ use crate::attribution::{host_of, percent_decode};
 /// `whatsapp://` links.
 pub fn is_whatsapp_link(href: &str) -> bool {
     let lower = href.trim_ascii().to_ascii_lowercase();
-    if lower.starts_with("whatsapp://") {
+    let protocol = match lower.as_bytes().iter().position(|b| *b == b':') {
+        Some(i) => lower.get(..=i).unwrap_or(""),
+        None => "",
+    };
+    let web = lower.starts_with("https://") || lower.starts_with("http://");
+    is_chat(protocol, if web { host_of(&lower) } else { "" })
+}
+
+/// The same decision from a link the browser has taken apart: its
+/// `protocol` (with the colon, as `HTMLAnchorElement.protocol` gives it) and
+/// its lowercase `host`.
+pub fn is_chat(protocol: &str, host: &str) -> bool {
+    if protocol == "whatsapp:" {
         return true;
     }
-    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-        return false;
-    }
-    let host = host_of(&lower);
     let host = host.strip_prefix("www.").unwrap_or(host);
-    matches!(host, "wa.me" | "api.whatsapp.com" | "web.whatsapp.com")
+    matches!(protocol, "https:" | "http:")
+        && matches!(host, "wa.me" | "api.whatsapp.com" | "web.whatsapp.com")
 }
 
 /// The link with ` [ref:TOKEN]` at the end of its prefilled `text`
@@ -27,6 +36,19 @@ pub fn is_whatsapp_link(href: &str) -> bool {
 /// earlier click is replaced, so a link clicked twice carries one token. The
 /// fragment is kept.
 pub fn decorate(href: &str, token: &str) -> String {
+    let query = href.split('#').next().and_then(|b| b.split_once('?'));
+    let text = query.map_or("", |(_, q)| {
+        q.split('&')
+            .filter_map(|p| p.strip_prefix("text="))
+            .next_back()
+            .unwrap_or("")
+    });
+    decorate_with(href, &percent_decode(text), token)
+}
+
+/// [`decorate`] with the link's prefilled text already decoded (by the
+/// browser's URL parser, in the tracker).
+pub fn decorate_with(href: &str, prefill: &str, token: &str) -> String {
     let (base, frag) = match href.find('#') {
         // `get`, not indexing, as in `host_of`: no char-boundary panic path.
         Some(i) => (href.get(..i).unwrap_or(href), href.get(i..).unwrap_or("")),
@@ -39,15 +61,10 @@ pub fn decorate(href: &str, token: &str) -> String {
         ),
         None => (base, ""),
     };
-    let mut text = String::new();
-    let mut rest: Vec<&str> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.strip_prefix("text=") {
-            Some(v) => text = percent_decode(v),
-            None => rest.push(pair),
-        }
-    }
-    let text = decorate_text(&text, token);
+    let rest = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("text="));
+    let text = decorate_text(prefill, token);
     let mut out = String::from(path);
     out.push('?');
     for p in rest {
@@ -115,6 +132,21 @@ mod tests {
         ] {
             assert!(!is_whatsapp_link(no), "{no}");
         }
+    }
+
+    #[test]
+    fn links_taken_apart_by_the_browser_get_the_same_decisions() {
+        assert!(is_chat("https:", "wa.me"));
+        assert!(is_chat("http:", "www.wa.me"));
+        assert!(is_chat("whatsapp:", ""));
+        assert!(!is_chat("mailto:", ""));
+        assert!(!is_chat("https:", "notwa.me"));
+        assert!(!is_chat("ftp:", "wa.me"));
+        let href = "https://wa.me/1?text=Hi%20there+you&x=1#f";
+        assert_eq!(
+            decorate_with(href, "Hi there you", "tl-aaaaaaaaaa"),
+            decorate(href, "tl-aaaaaaaaaa")
+        );
     }
 
     #[test]

@@ -35,6 +35,10 @@ function attr(el, name) {
   return (el && el.getAttribute && el.getAttribute(name) || '').trim();
 }
 
+function host(url) {
+  try { return new URL(url).hostname; } catch (e) { return ''; }
+}
+
 function meta(name) {
   return attr(d.querySelector('meta[name="touchline:' + name + '"]'), 'content');
 }
@@ -59,7 +63,7 @@ function call(op, texts, nums) {
     var out = core.on(op, (markup ? [
       location.href, location.pathname, d.referrer, d.title,
       meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
-      meta('checkout-step'),
+      meta('checkout-step'), location.hostname, host(d.referrer),
     ].map(text).concat(query.join('\x1c')) : []).concat((texts || []).map(text)).join(SEP), [
       Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
       parseFloat(product('price', 'price')),
@@ -182,7 +186,8 @@ function dispatch(e) {
   } else if (type == 'resize' || type == 'load') request();
   else if (type == 'click') {
     link = target && target.closest && target.closest('a[href]');
-    if (link) call(9, [link.href]);
+    // The href, and its parts as the browser's URL parser reads them.
+    if (link) call(9, [link.href, link.protocol, link.hostname, new URLSearchParams(link.search).get('text') || '']);
   } else if (type == 'submit') {
     var step = attr(target, ATTR + 'step');
     if (step) call(10, [step]);

@@ -7,7 +7,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use touchline_shared::attribution::{host_of, truncate};
+use touchline_shared::attribution::truncate;
 use touchline_shared::config::{clean_text, slug, Config};
 use touchline_shared::consent::{parse_consent, Privacy};
 use touchline_shared::delivery::{self, backoff_ms, outcome, Outcome};
@@ -59,8 +59,10 @@ const ONLINE: u32 = 14;
 // The page context, which only the operations that may begin a page view
 // carry (START to SHOWN): location.href, location.pathname,
 // document.referrer, document.title, the page's markup (touchline:page, the
-// product's sku, name, currency, touchline:checkout-step) and the decoded
-// query string (pairs split by `\x1c`, key and value by `\x1d`). The
+// product's sku, name, currency, touchline:checkout-step), the hosts of the
+// page and of document.referrer, and the decoded query string (pairs split
+// by `\x1c`, key and value by `\x1d`): the browser's URL parser takes URLs
+// apart, the core decides what they mean. The
 // operation's own texts follow (`Tracker::arg`); the other operations carry
 // only their own.
 const S_HREF: usize = 0;
@@ -72,8 +74,10 @@ const S_SKU: usize = 5;
 const S_NAME: usize = 6;
 const S_CURRENCY: usize = 7;
 const S_STEP: usize = 8;
-const S_QUERY: usize = 9;
-const CONTEXT: usize = 10;
+const S_HOST: usize = 9;
+const S_REF_HOST: usize = 10;
+const S_QUERY: usize = 11;
+const CONTEXT: usize = 12;
 // Numbers: Date.now(), visible, focused, four random u32 (crypto), the
 // product's price (NaN when none); the operation's own numbers follow.
 const N_NOW: usize = 0;
@@ -202,9 +206,9 @@ impl Tracker {
         match op {
             COMMAND => self.command(),
             NAVIGATED if self.s(S_HREF) != self.page.url => {
-                self.begin_page(self.page.url.clone());
+                self.begin_page(true);
             }
-            SHOWN => self.begin_page(self.s(S_REFERRER).to_owned()),
+            SHOWN => self.begin_page(false),
             // Leaving (or entering the back/forward cache): report, then beacon.
             HIDDEN => {
                 self.measure();
@@ -294,7 +298,7 @@ impl Tracker {
             self.allow();
         }
         self.timer("h", self.config.heartbeat_ms);
-        self.begin_page(self.s(S_REFERRER).to_owned());
+        self.begin_page(false);
         if self.queued() {
             self.schedule_flush();
         }
@@ -412,7 +416,7 @@ impl Tracker {
         let text = |t: &Tracker, i: usize| Some(t.arg(i).to_owned()).filter(|v| !v.is_empty());
         let arg = text(self, 1);
         match self.arg(0) {
-            "page_view" => self.begin_page(self.page.url.clone()),
+            "page_view" => self.begin_page(true),
             "flush" => self.flush(false),
             "consent" => self.consent(parse_consent(self.arg(1))),
             "checkout" => {
@@ -451,7 +455,7 @@ impl Tracker {
                 self.record_consent(true);
                 if !self.allowed {
                     self.allow();
-                    self.begin_page(self.s(S_REFERRER).to_owned());
+                    self.begin_page(false);
                 }
             }
             Some(false) => {
@@ -528,8 +532,15 @@ impl Tracker {
 
     // ---- page views
 
-    fn begin_page(&mut self, referrer: String) {
+    /// A new page view; `internal` when the page itself changed its URL
+    /// (the old URL is the referrer), not when the browser loaded or restored
+    /// it (document.referrer is).
+    fn begin_page(&mut self, internal: bool) {
         self.end_page();
+        let (referrer, ref_host) = match internal {
+            true => (self.page.url.clone(), S_HOST),
+            false => (self.s(S_REFERRER).to_owned(), S_REF_HOST),
+        };
         let (now, url) = (self.now(), self.s(S_HREF).to_owned());
         let dwell = Dwell::new(
             now,
@@ -548,11 +559,7 @@ impl Tracker {
             return;
         }
         let title = Some(clean_text(self.s(S_TITLE), MAX_TEXT_LEN)).filter(|t| !t.is_empty());
-        let attribution = Attribution::from_parts(
-            self.query(),
-            &host_of(&self.page.url).to_ascii_lowercase(),
-            &host_of(&self.page.referrer).to_ascii_lowercase(),
-        );
+        let attribution = Attribution::from_parts(self.query(), self.s(S_HOST), self.s(ref_host));
         self.track(data("page_view", |o| {
             o.opt_str("title", &title);
             if !attribution.is_empty() {
@@ -650,15 +657,15 @@ impl Tracker {
         self.page.steps.push(step);
     }
 
-    /// A click on a link (its resolved href): WhatsApp links get a reference
-    /// token in their prefilled text before the browser follows them.
+    /// A click on a link: texts are its resolved href, protocol, host and
+    /// decoded prefilled `text`. WhatsApp links get a reference token in
+    /// their prefilled text before the browser follows them.
     fn clicked(&mut self) {
-        let href = self.arg(0).to_owned();
-        if !walink::is_whatsapp_link(&href) || !self.allowed {
+        if !walink::is_chat(self.arg(1), self.arg(2)) || !self.allowed {
             return;
         }
         let token = reference::token_from_bytes(&self.random_bytes());
-        let target = walink::decorate(&href, &token);
+        let target = walink::decorate_with(self.arg(0), self.arg(3), &token);
         self.effect(&["l", &target]);
         self.track(data("whatsapp_click", |o| {
             o.str("target", &truncate(target, MAX_URL_LEN));
