@@ -67,7 +67,7 @@ pub struct Attribution {
 impl Attribution {
     /// True when nothing was found (so the field is left off the wire).
     pub fn is_empty(&self) -> bool {
-        *self == Attribution::default()
+        !self.has_campaign() && self.referrer_class.is_none()
     }
 
     /// True when the URL carried any campaign parameter or click id.

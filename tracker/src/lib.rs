@@ -25,7 +25,7 @@ pub mod transport;
 use alloc::string::String;
 use wasm_bindgen::prelude::*;
 
-pub use tracker::Tracker;
+use tracker::Tracker;
 
 /// Talc instead of the default dlmalloc: about 5 KB less wasm for the same
 /// job (single-threaded wasm, a heap that grows with the page's memory).
@@ -45,9 +45,15 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 extern "C" {
     /// A localStorage value; empty when absent or storage is blocked.
     fn load(key: &str) -> String;
-    /// Hands a new core to the shell, which starts listening (`opts`: see
-    /// [`start`]).
-    fn boot(core: Tracker, opts: &str);
+    /// Tells the shell to start listening (`opts`: see [`start`]); the
+    /// shell then reports to [`on`].
+    fn boot(opts: &str);
+    /// Gives the shell the function that calls [`on`] (`glue.js` does this
+    /// on pages; the tests through [`bind_for_tests`]).
+    #[cfg(feature = "std")]
+    fn bind(
+        on: &wasm_bindgen::closure::Closure<dyn Fn(u32, String, alloc::vec::Vec<f64>) -> String>,
+    );
     /// `touchline(name, arg)`: one page command (tests call it directly).
     pub fn command(name: &JsValue, arg: &JsValue);
     /// Stops tracking on this page: every listener, timer, observer and
@@ -62,7 +68,43 @@ extern "C" {
 /// runs or without a site id.
 #[wasm_bindgen]
 pub fn start(opts: &str) {
-    boot(Tracker::default(), opts);
+    boot(opts);
+}
+
+/// The page's tracker: one per page, a fresh one at each `START` (the shell
+/// sends it once per boot). A lock rather than a handle object: the
+/// handle's machinery in wasm-bindgen (reference counting, borrow flags,
+/// ownership checks and their messages) cost the page about 600 bytes.
+static TRACKER: spin::Mutex<Option<Tracker>> = spin::Mutex::new(None);
+
+/// One thing that happened on the page, reported by the shell: see
+/// [`Tracker::on`]. Returns the effects to perform (none while tracking is
+/// not started, and never anything on a reentrant call).
+#[wasm_bindgen]
+pub fn on(op: u32, texts: &str, nums: &[f64]) -> String {
+    let Some(mut tracker) = TRACKER.try_lock() else {
+        return String::new();
+    };
+    if op == tracker::START {
+        *tracker = Some(Tracker::default());
+    }
+    match tracker.as_mut() {
+        Some(t) => t.on(op, texts, nums),
+        None => String::new(),
+    }
+}
+
+/// Test support: hands the shell a function calling [`on`], the job
+/// `glue.js` does on pages (the tests load wasm-bindgen's generated glue).
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub fn bind_for_tests() {
+    let on =
+        wasm_bindgen::closure::Closure::<dyn Fn(u32, String, alloc::vec::Vec<f64>) -> String>::new(
+            |op, texts: String, nums: alloc::vec::Vec<f64>| on(op, &texts, &nums),
+        );
+    bind(&on);
+    on.forget();
 }
 
 /// Reads a stored value through the shell (`None` when absent or empty).

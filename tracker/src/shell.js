@@ -1,7 +1,7 @@
 // Touchline's browser shell: the imperative half of the tracker.
 //
 // It listens to the page and reports what happened to the wasm core
-// (`core.on(op, texts, numbers)`), then performs the effects the core answers
+// (`on(op, texts, numbers)`), then performs the effects the core answers
 // with: store, send, set a timer, measure on the next frame, observe checkout
 // sections, decorate a clicked link, hash an identify value. It decides
 // nothing itself. Every entry point is guarded: nothing here may throw into
@@ -14,7 +14,8 @@
 
 var w = window;
 var d = document;
-var core; // the wasm core while tracking runs
+var on; // calls the wasm core (see bind)
+var core; // a token while tracking runs: each boot gets a new one
 var endpoint;
 var undo = []; // functions that remove what boot added
 var timers = {};
@@ -60,7 +61,7 @@ function call(op, texts, nums) {
     // and value by \x1d.
     var query = [];
     if (markup) new URLSearchParams(location.search).forEach(function (v, k) { query.push(text(k) + '\x1d' + text(v)); });
-    var out = core.on(op, (markup ? [
+    var out = on(op, (markup ? [
       location.href, location.pathname, d.referrer, d.title,
       meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
       meta('checkout-step'), location.hostname, host(d.referrer),
@@ -227,6 +228,11 @@ function listen() {
   });
 }
 
+/** Gives the shell the function that calls the core's `on` (the glue does). */
+export function bind(f) {
+  on = f;
+}
+
 /** A localStorage value for the core; empty when absent or blocked. */
 export function load(key) {
   try { return localStorage.getItem(key) || ''; } catch (e) { return ''; }
@@ -249,7 +255,6 @@ export function stop() {
     Object.keys(timers).forEach(function (k) { clearTimeout(timers[k]); });
     if (frame) cancelAnimationFrame(frame);
     if (observer) observer.disconnect();
-    if (core) core.free();
   } catch (e) { /* never into the page */ }
   undo = [];
   timers = {};
@@ -265,12 +270,11 @@ export function stop() {
  * commands the page queued before the wasm loaded, then announces readiness
  * (`touchline.ready` and a `touchline:ready` event).
  */
-export function boot(tracker, opts) {
+export function boot(opts) {
   try {
-    if (core) return tracker.free();
     var a = opts.split(SEP);
-    if (!a[0] || !a[1]) return tracker.free();
-    core = tracker;
+    if (core || !a[0] || !a[1] || !on) return;
+    core = {};
     endpoint = a[0];
     lastActivity = 0;
     var stub = w.touchline;

@@ -19,7 +19,6 @@ use touchline_shared::pricing::{record_pricing_view, record_product_view};
 use touchline_shared::scroll::{depth_pct, ScrollDepth};
 use touchline_shared::session::Session;
 use touchline_shared::{reference, walink, Attribution, SCHEMA_VERSION};
-use wasm_bindgen::prelude::*;
 
 use crate::transport::{bodies, KEY_DROPPED, KEY_QUEUE};
 
@@ -40,7 +39,7 @@ const MAX_IN_FLIGHT: usize = 32;
 
 // What the shell reports (`op` of `Tracker::on`); `src/shell.js` uses the
 // same numbers.
-const START: u32 = 0;
+pub(crate) const START: u32 = 0;
 const COMMAND: u32 = 1;
 const NAVIGATED: u32 = 2;
 const SHOWN: u32 = 3;
@@ -98,8 +97,7 @@ struct Page {
     steps: Vec<String>,
 }
 
-/// The tracker of one page, owned by the shell.
-#[wasm_bindgen]
+/// The tracker of one page (one per boot of the shell, see [`crate::on`]).
 #[derive(Default)]
 pub struct Tracker {
     started: bool,
@@ -152,7 +150,6 @@ fn number(n: u64) -> String {
     s
 }
 
-#[wasm_bindgen]
 impl Tracker {
     /// One thing that happened on the page (`op`, see `src/shell.js`), with
     /// the page context and the operation's texts (joined by `\x1f`) and
@@ -161,7 +158,7 @@ impl Tracker {
     /// (timer; negative clears), `f` (measure next frame), `o` (observe
     /// checkout sections), `l href` (the clicked link's new href), `h kind
     /// value` (SHA-256 for identify).
-    pub fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
+    pub(crate) fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
         self.texts = texts.split('\x1f').map(str::to_owned).collect();
         self.base = if op < HIDDEN { CONTEXT } else { 0 };
         self.nums = nums.to_vec();
