@@ -93,7 +93,7 @@ impl Config {
             c.heartbeat_ms = v;
         }
         c.phone_country = get("phone-country")
-            .map(|v| v.trim_ascii().trim_start_matches('+').to_owned())
+            .map(|v| crate::normalize::skip_leading(v.trim_ascii(), b'+').to_owned())
             .filter(|v| !v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()));
         c
     }

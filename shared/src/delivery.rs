@@ -97,7 +97,8 @@ pub fn enqueue(queue: &mut Vec<String>, events: impl IntoIterator<Item = String>
         bytes -= queue[drop].len() + 1;
         drop += 1;
     }
-    queue.drain(..drop);
+    // `split_off`, not `drain`: less code in the wasm tracker.
+    *queue = queue.split_off(drop);
     drop as u32
 }
 

@@ -16,8 +16,23 @@ pub fn normalize_email(raw: &str) -> Option<String> {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && e.len() <= 254
-        && !e.chars().any(|c| c.is_ascii_whitespace() || c.is_control());
+        && !has_space_or_control(&e);
     ok.then_some(e)
+}
+
+/// ASCII whitespace or a control character (C0, DEL, C1), found byte by
+/// byte (a char iterator costs the wasm tracker its UTF-8 decoder).
+fn has_space_or_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c <= b' ' || c == 0x7f || (c == 0xc2 && matches!(b.get(i + 1), Some(0x80..=0x9f)))
+    })
+}
+
+/// `s` without its leading `c`s (a byte scan, for the same reason).
+pub(crate) fn skip_leading(s: &str, c: u8) -> &str {
+    s.get(s.bytes().take_while(|b| *b == c).count()..)
+        .unwrap_or("")
 }
 
 /// The E.164 digits of a phone number (country code first, no `+`).
@@ -34,10 +49,11 @@ pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
         None => (false, raw),
     };
     let mut digits = String::new();
-    for c in rest.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '.' | '-' | '(' | ')' => {}
+    // Bytes: only ASCII is accepted, and no byte of another character is.
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' => digits.push(b as char),
+            b' ' | b'.' | b'-' | b'(' | b')' => {}
             _ => return None,
         }
     }
@@ -48,7 +64,7 @@ pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
     } else {
         match country.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())) {
             Some(cc) => {
-                let national = digits.trim_start_matches('0');
+                let national = skip_leading(&digits, b'0');
                 if national.starts_with(cc) && national.len() > 10 {
                     national.to_owned()
                 } else {
@@ -92,9 +108,19 @@ mod tests {
             "a b@c.com",
             "a@.com",
             "a@b.com.",
+            "a\tb@c.com",
+            "a@b\u{7f}.com",
+            "a@b\u{85}.com",
+            "a@b.com\u{0}x",
         ] {
             assert_eq!(normalize_email(bad), None, "{bad}");
         }
+        // Other characters, and the byte after a C1 lead that is not one, pass.
+        assert_eq!(
+            normalize_email("Zoë@Café.example").as_deref(),
+            Some("zoë@café.example")
+        );
+        assert!(normalize_email("a\u{a9}@b.com").is_some());
     }
 
     #[test]
@@ -129,6 +155,7 @@ mod tests {
             "+91 98000 0000x",
             "12345",
             "+1234567890123456",
+            "+91 98000 ００000",
         ] {
             assert_eq!(normalize_phone(bad, Some("91")), None, "{bad}");
         }

@@ -23,9 +23,8 @@ pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
         .filter(|t| now - *t < PRICING_WINDOW_MS)
         .collect();
     times.push(now);
-    if times.len() > MAX_PRICING_VIEWS {
-        times.drain(..times.len() - MAX_PRICING_VIEWS);
-    }
+    // The oldest are forgotten (a slice, not `drain`: less code in the wasm).
+    let times = &times[times.len().saturating_sub(MAX_PRICING_VIEWS)..];
     let mut out = String::new();
     for (i, t) in times.iter().enumerate() {
         if i > 0 {
@@ -47,15 +46,21 @@ pub fn record_product_view(stored: &str, session: &str, sku: &str) -> (String, u
     } else {
         Vec::new()
     };
-    let clean = sku.replace('|', "/");
+    // `|` separates the list, so a sku's own `|` becomes `/` (by splitting:
+    // `str::replace` brings a substring searcher into the wasm tracker).
+    let mut clean = String::with_capacity(sku.len());
+    for (i, part) in sku.split('|').enumerate() {
+        if i > 0 {
+            clean.push('/');
+        }
+        clean.push_str(part);
+    }
     if !skus.contains(&clean.as_str()) {
         skus.push(&clean);
     }
-    if skus.len() > MAX_SESSION_PRODUCTS {
-        skus.drain(..skus.len() - MAX_SESSION_PRODUCTS);
-    }
+    let skus = &skus[skus.len().saturating_sub(MAX_SESSION_PRODUCTS)..];
     let mut out = String::from(session);
-    for s in &skus {
+    for s in skus {
         out.push('|');
         out.push_str(s);
     }
