@@ -14,7 +14,7 @@ wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
 mkdir -p tracker/dist
 # The memory starts zeroed and Rust never uses its first KB (null page).
 "$bin/wasm-opt" -Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers --strip-target-features \
   tracker/pkg/touchline_tracker_bg.wasm -o tracker/dist/t.wasm
 "$bin/node" scripts/compress.mjs tracker/dist/t.wasm
 # The loader asks for the wasm by version, so the wasm can be cached forever.
