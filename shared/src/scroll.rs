@@ -8,6 +8,16 @@ use crate::prelude::*;
 /// Milestones announced once each per page view, in order.
 pub const MILESTONES: [u8; 5] = [25, 50, 75, 90, 100];
 
+/// The milestones among `bits` (as [`ScrollDepth::observe`] returns them),
+/// in ascending order.
+pub fn milestones(bits: u8) -> impl Iterator<Item = u8> {
+    MILESTONES
+        .into_iter()
+        .enumerate()
+        .filter(move |(i, _)| bits & 1 << i != 0)
+        .map(|(_, m)| m)
+}
+
 /// Percent of the content seen: the bottom of the viewport over the content
 /// height, 0..=100. Content that fits in the viewport is seen entirely.
 /// Metrics are read fresh each time, so growing content and resizes are
@@ -38,21 +48,21 @@ pub struct ScrollDepth {
 
 impl ScrollDepth {
     /// Records a measurement; returns the milestones it crosses for the first
-    /// time, in ascending order (empty when nothing new).
-    pub fn observe(&mut self, pct: u8) -> Vec<u8> {
+    /// time as bits of `MILESTONES` (0 when nothing new; see [`milestones`]).
+    pub fn observe(&mut self, pct: u8) -> u8 {
         let pct = pct.min(100);
         if pct > self.max {
             self.max = pct;
         }
-        let mut out = Vec::new();
+        let mut news = 0;
         for (i, m) in MILESTONES.iter().enumerate() {
-            let bit = 1u8 << i;
-            if self.max >= *m && self.announced & bit == 0 {
-                self.announced |= bit;
-                out.push(*m);
+            if self.max >= *m {
+                news |= 1 << i;
             }
         }
-        out
+        news &= !self.announced;
+        self.announced |= news;
+        news
     }
 
     /// The depth to report on leaving, if it is more than was last reported.
@@ -87,18 +97,22 @@ mod tests {
         assert_eq!(depth_pct(-50.0, 1000.0, 10_000.0), 10, "overscroll bounce");
     }
 
+    fn crossed(s: &mut ScrollDepth, pct: u8) -> Vec<u8> {
+        milestones(s.observe(pct)).collect()
+    }
+
     #[test]
     fn scrolling_to_eighty_percent_announces_25_50_75_once_each() {
         let mut s = ScrollDepth::default();
-        assert_eq!(s.observe(10), Vec::<u8>::new());
-        assert_eq!(s.observe(55), vec![25, 50]);
+        assert_eq!(crossed(&mut s, 10), Vec::<u8>::new());
+        assert_eq!(crossed(&mut s, 55), vec![25, 50]);
         assert_eq!(
-            s.observe(30),
+            crossed(&mut s, 30),
             Vec::<u8>::new(),
             "scrolling back announces nothing"
         );
-        assert_eq!(s.observe(80), vec![75]);
-        assert_eq!(s.observe(80), Vec::<u8>::new());
+        assert_eq!(crossed(&mut s, 80), vec![75]);
+        assert_eq!(crossed(&mut s, 80), Vec::<u8>::new());
         assert_eq!(s.max, 80);
         assert_eq!(s.take_unreported(), Some(80));
         assert_eq!(s.take_unreported(), None);
@@ -111,7 +125,7 @@ mod tests {
         assert_eq!(s.max, 100);
         // An infinite list appended 8000 px: now at 20 %, the maximum stays.
         assert_eq!(depth_pct(1000.0, 1000.0, 10_000.0), 20);
-        assert_eq!(s.observe(20), Vec::<u8>::new());
+        assert_eq!(crossed(&mut s, 20), Vec::<u8>::new());
         assert_eq!(s.max, 100);
     }
 }

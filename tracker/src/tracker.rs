@@ -16,7 +16,7 @@ use touchline_shared::json::{parse_i64, push_u64, write_event, Envelope, Obj};
 use touchline_shared::limits::{MAX_ID_LEN, MAX_TEXT_LEN, MAX_URL_LEN};
 use touchline_shared::normalize::{hex, normalize_email, normalize_phone};
 use touchline_shared::pricing::{record_pricing_view, record_product_view};
-use touchline_shared::scroll::{depth_pct, ScrollDepth};
+use touchline_shared::scroll::{depth_pct, milestones, ScrollDepth};
 use touchline_shared::session::Session;
 use touchline_shared::{reference, walink, Attribution, SCHEMA_VERSION};
 
@@ -707,36 +707,38 @@ impl Tracker {
     /// scrollTop, clientHeight, scrollHeight of each marked container that
     /// scrolled, whose names are the texts. Announces new milestones.
     fn measure(&mut self) {
-        if self.n(N_OP + 3) == 1.0 {
-            let pct = depth_pct(self.n(N_OP), self.n(N_OP + 1), self.n(N_OP + 2));
-            let news = self.page.scroll.observe(pct);
-            let max = self.page.scroll.max;
-            for m in news {
-                self.page.scroll.reported = max;
-                self.scroll(max, Some(m), &None);
-            }
-        }
         let names = self.texts.get(self.base..).unwrap_or_default().to_vec();
-        for (i, name) in names.iter().enumerate() {
-            let Some(name) = slug(name) else { continue };
-            let at = N_OP + 4 + 3 * i;
+        // The document (once it has loaded), then each marked container.
+        for i in 0..=names.len() {
+            let (name, at) = match i {
+                0 if self.n(N_OP + 3) == 1.0 => (None, N_OP),
+                0 => continue,
+                _ => match names.get(i - 1).and_then(|n| slug(n)) {
+                    Some(n) => (Some(n), N_OP + 1 + 3 * i),
+                    None => continue,
+                },
+            };
             let pct = depth_pct(self.n(at), self.n(at + 1), self.n(at + 2));
-            let containers = &mut self.page.containers;
-            let i = match containers.iter().position(|(n, _)| *n == name) {
-                Some(i) => i,
-                None => {
-                    containers.push((name.clone(), ScrollDepth::default()));
-                    containers.len() - 1
+            let page = &mut self.page;
+            let depth = match &name {
+                None => &mut page.scroll,
+                Some(n) => {
+                    let k = match page.containers.iter().position(|(c, _)| c == n) {
+                        Some(k) => k,
+                        None => {
+                            page.containers.push((n.clone(), ScrollDepth::default()));
+                            page.containers.len() - 1
+                        }
+                    };
+                    &mut page.containers[k].1
                 }
             };
-            let s = &mut containers[i].1;
-            let news = s.observe(pct);
-            let max = s.max;
-            if !news.is_empty() {
-                s.reported = max;
+            let news = depth.observe(pct);
+            let max = depth.max;
+            if news != 0 {
+                depth.reported = max;
             }
-            let name = Some(name);
-            for m in news {
+            for m in milestones(news) {
                 self.scroll(max, Some(m), &name);
             }
         }
