@@ -23,6 +23,8 @@ const KINDS = ['page_view', 'scroll', 'engagement', 'product_view', 'pricing_vie
 /** Per-IP limit is 600 requests per 10 s; stay well under it. */
 const MAX_RATE = 50;
 const MAX_IN_FLIGHT = 64;
+/** How long the soak waits, with no request in flight, before reading our heap at quiescence. */
+const QUIET_MS = 3000;
 
 /** Resident memory (MB) of every process under `root`: [{ pid, name, mb, anon_mb, file_mb }]. */
 export function processRss(root) {
@@ -154,16 +156,42 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
     webhook_messages_sent: 0, webhook_received: 0, webhook_replays: 0,
     stored: 0, stored_webhook: 0, indexed: 0, missing: 0, unexpected: 0, lost: 0,
     rss_mb: [], v8_heap_after_gc_mb: { middle: null, end: null },
+    heap_quiescent: { start: null, middle: null, end: null },
   };
-  const stats = async () => (await api(w, '/v1/stats').catch(() => null))?.body?.wasm_memory_bytes;
+  /** Our allocator's counters and Wasm linear memory, from GET /v1/stats (null if it did not answer). */
+  const heapStats = async () => {
+    const b = (await api(w, '/v1/stats').catch(() => null))?.body;
+    if (typeof b?.wasm_memory_bytes !== 'number') return null;
+    const { wasm_memory_bytes, heap_live_bytes, heap_peak_bytes, heap_allocs, heap_frees } = b;
+    return { wasm_memory_bytes, heap_live_bytes, heap_peak_bytes, heap_allocs, heap_frees };
+  };
   const mb = (bytes) => (typeof bytes === 'number' ? +(bytes / 1048576).toFixed(1) : null);
-  /** One memory sample: workerd RSS of the soaked Worker and of the control, our Wasm linear memory, the isolate's V8 heap. */
+  /** One memory sample: workerd RSS of the soaked Worker and of the control, our Wasm linear memory and allocator counters, the isolate's V8 heap. */
   const sampleMemory = async (t_s) => {
     const heap = inspector ? await v8Heap(inspector) : null;
+    const h = await heapStats();
     f.rss_mb.push({
       t_s, mb: workerdRssMb(w.pid), control_mb: c ? workerdRssMb(c.pid) : null,
-      wasm_mb: mb(await stats()), v8_heap_mb: heap?.used_mb ?? null,
+      wasm_mb: mb(h?.wasm_memory_bytes), v8_heap_mb: heap?.used_mb ?? null,
+      heap_live_bytes: h?.heap_live_bytes ?? null, heap_peak_bytes: h?.heap_peak_bytes ?? null,
+      heap_allocs: h?.heap_allocs ?? null, heap_frees: h?.heap_frees ?? null,
     });
+  };
+  /**
+   * Our heap at quiescence: no request in flight (the caller waited for every
+   * answer), then QUIET_MS for the work after the answers (the outbox, the
+   * queue) to settle; the allocator's counters read once a second over that
+   * time, keeping the read with the fewest live bytes (a stray alarm or
+   * queue batch only adds).
+   */
+  const quiescentHeap = async (t_s) => {
+    let best = null;
+    for (let k = 0; k < QUIET_MS / 1000; k += 1) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const h = await heapStats();
+      if (h && (!best || h.heap_live_bytes < best.heap_live_bytes)) best = h;
+    }
+    return best && { t_s, ...best };
   };
   const expected = new Map(visitors.map((v) => [v, new Set()]));
   const expectedWa = new Map(waIds.map((x) => [x, new Set()]));
@@ -265,6 +293,7 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
     }
   }
 
+  f.heap_quiescent.start = await quiescentHeap(0);
   const t0 = Date.now();
   const end = t0 + duration * 1000;
   const sampleEvery = Math.max(1000, (duration * 1000) / 20);
@@ -273,11 +302,28 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
   let controlFailures = 0;
   let nextSample = t0;
   let inFlight = 0;
+  // The mid-run quiescent point: traffic pauses once, at the half-way mark,
+  // until every request in flight is answered and QUIET_MS has passed; the
+  // pacing clock then resumes where it stopped (no catch-up burst) and the
+  // run is longer by the pause.
+  let paused = 0;
+  let midQuiet = false;
+  const requestsInFlight = new Set();
   const pending = new Set();
   try {
     for (let i = 0; ; i += 1) {
-      const now = Date.now();
-      if (now >= end) break;
+      let now = Date.now();
+      if (now >= end + paused) break;
+      if (!midQuiet && now - t0 - paused >= duration * 500) {
+        midQuiet = true;
+        const pauseStart = now;
+        await Promise.all(requestsInFlight);
+        f.heap_quiescent.middle = await quiescentHeap(Math.round((Date.now() - t0) / 1000));
+        now = Date.now();
+        paused += now - pauseStart;
+        nextSample += now - pauseStart;
+        f.mid_pause_ms = now - pauseStart;
+      }
       if (now >= nextSample) {
         nextSample += sampleEvery;
         // Not awaited in line: sampling must not stall the pacing. The
@@ -290,13 +336,14 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
         }));
       }
       // Pacing (not synchronisation): one request every 1/rate s.
-      const due = t0 + (i * 1000) / rate;
+      const due = t0 + paused + (i * 1000) / rate;
       if (due > now) await new Promise((r) => setTimeout(r, due - now));
       if (inFlight >= MAX_IN_FLIGHT) { f.skipped_in_flight += 1; continue; }
       inFlight += 1;
       const p = one().catch((e) => { f.network_errors += 1; log(`request failed: ${e.message}`); })
-        .finally(() => { inFlight -= 1; pending.delete(p); });
+        .finally(() => { inFlight -= 1; pending.delete(p); requestsInFlight.delete(p); });
       pending.add(p);
+      requestsInFlight.add(p);
       if (c) {
         controlRequests += 1;
         fetch(`${c.url}/`).then((r) => r.arrayBuffer().then(() => { if (r.status !== 200) controlFailures += 1; }), () => { controlFailures += 1; });
@@ -304,6 +351,7 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
     }
     await Promise.all(pending);
     await sampleMemory(Math.round((Date.now() - t0) / 1000));
+    f.heap_quiescent.end = await quiescentHeap(Math.round((Date.now() - t0) / 1000));
     f.v8_heap_after_gc_mb.end = inspector ? (await v8Heap(inspector, true, `${w.url}/health`))?.used_mb ?? null : null;
     f.control = c ? { requests: controlRequests, failures: controlFailures } : null;
 
@@ -376,6 +424,15 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
     control_growth_second_half_mb_per_min: c ? slopeMbPerMin(half, 'control_mb') : null,
     wasm_mb: [f.rss_mb[0].wasm_mb, atMiddle.wasm_mb, last.wasm_mb],
     v8_heap_after_gc_mb: f.v8_heap_after_gc_mb,
+  };
+  const q = f.heap_quiescent;
+  const heaps = f.rss_mb.filter((x) => typeof x.heap_peak_bytes === 'number');
+  f.heap_summary = {
+    live_at_quiescence_bytes: [q.start?.heap_live_bytes ?? null, q.middle?.heap_live_bytes ?? null, q.end?.heap_live_bytes ?? null],
+    live_blocks_at_quiescence: [q.start, q.middle, q.end].map((x) => (x ? x.heap_allocs - x.heap_frees : null)),
+    peak_bytes: heaps.length ? heaps[heaps.length - 1].heap_peak_bytes : null,
+    wasm_memory_bytes: [q.start?.wasm_memory_bytes ?? null, q.middle?.wasm_memory_bytes ?? null, q.end?.wasm_memory_bytes ?? null],
+    live_bytes_max_sampled_under_load: heaps.length ? Math.max(...heaps.map((x) => x.heap_live_bytes)) : null,
   };
   const r = f.rss_summary;
   r.growth_vs_control = c && r.control_end_mb > r.control_start_mb
