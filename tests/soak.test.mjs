@@ -19,7 +19,7 @@ test('25 s of mixed traffic at a steady rate: everything accepted is stored once
   assert.ok(f.requests >= duration * 30 * 0.9, `a steady rate (${f.requests} requests)`);
   assert.ok(f.accepted > 0 && f.duplicates > 0 && f.rejected_requests > 0, 'the mix had valid, duplicate and invalid parts');
   const { memory_flat: flat, ...checks } = f.checks;
-  console.log(`soak: memory flat over the second half: ${flat}`);
+  console.log(`soak: memory flat over the second half: ${flat} ${JSON.stringify(f.memory)}; our heap ${JSON.stringify(f.heap_summary)}`);
   assert.deepEqual(checks, {
     accepted_equals_stored: true,
     accepted_equals_indexed: true,

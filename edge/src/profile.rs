@@ -428,8 +428,13 @@ impl Profile {
     /// never all in memory next to the parsed timeline.
     fn recent(&self, now: i64) -> Result<(Vec<Stored>, Vec<Observed>)> {
         let cursor = self.state.storage().sql().exec(
-            &format!("SELECT {COLUMNS} FROM events WHERE time >= ? ORDER BY time DESC, seq DESC LIMIT ?"),
-            vec![SqlStorageValue::from(now - RULES_LOOKBACK_MS), RULES_MAX_EVENTS.into()],
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE time >= ? ORDER BY time DESC, seq DESC LIMIT ?"
+            ),
+            vec![
+                SqlStorageValue::from(now - RULES_LOOKBACK_MS),
+                RULES_MAX_EVENTS.into(),
+            ],
         )?;
         let mut timeline = Vec::new();
         for row in cursor.next::<Row>() {
