@@ -9,6 +9,7 @@ mod config;
 mod derived;
 mod directory;
 mod error;
+mod heap;
 mod predict;
 mod profile;
 mod routes;

@@ -422,18 +422,24 @@ impl Profile {
         Ok((result, new_ids))
     }
 
-    /// The recent timeline, and what the rules see of it.
+    /// The recent timeline, and what the rules see of it. Every append reads
+    /// it (up to [`RULES_MAX_EVENTS`]), so rows are parsed one at a time
+    /// rather than all read first: the raw rows (each with its JSON body) are
+    /// never all in memory next to the parsed timeline.
     fn recent(&self, now: i64) -> Result<(Vec<Stored>, Vec<Observed>)> {
-        let rows: Vec<Row> = self
-            .state
-            .storage()
-            .sql()
-            .exec(
-                &format!("SELECT {COLUMNS} FROM events WHERE time >= ? ORDER BY time DESC, seq DESC LIMIT ?"),
-                vec![SqlStorageValue::from(now - RULES_LOOKBACK_MS), RULES_MAX_EVENTS.into()],
-            )?
-            .to_array()?;
-        let timeline: Vec<Stored> = rows.iter().filter_map(Row::stored).collect();
+        let cursor = self.state.storage().sql().exec(
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE time >= ? ORDER BY time DESC, seq DESC LIMIT ?"
+            ),
+            vec![
+                SqlStorageValue::from(now - RULES_LOOKBACK_MS),
+                RULES_MAX_EVENTS.into(),
+            ],
+        )?;
+        let mut timeline = Vec::new();
+        for row in cursor.next::<Row>() {
+            timeline.extend(row?.stored());
+        }
         let observed = observe(&timeline);
         Ok((timeline, observed))
     }

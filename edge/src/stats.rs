@@ -48,6 +48,8 @@ pub async fn get(req: Request, ctx: RouteContext<()>) -> Result<Response> {
 
 async fn get_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
     require_api_key(req, &ctx.env)?;
+    // Read before this handler's own D1 work allocates.
+    let heap = crate::heap::counters();
     let rows: Vec<Row> = ctx
         .env
         .d1(bindings::DB)?
@@ -65,12 +67,18 @@ async fn get_inner(req: &Request, ctx: &RouteContext<()>) -> AppResult {
     Ok(Response::from_json(&json!({
         "counters": days,
         "wasm_memory_bytes": wasm_memory_bytes(),
+        "heap_live_bytes": heap.heap_live_bytes,
+        "heap_peak_bytes": heap.heap_peak_bytes,
+        "heap_allocs": heap.heap_allocs,
+        "heap_frees": heap.heap_frees,
+        "heap_reallocs": heap.heap_reallocs,
     }))?)
 }
 
 /// Size of this isolate's Wasm linear memory (the Rust heap and stack), for
 /// telling a leak of ours from the host's own growth (RELIABILITY.md, Memory).
-/// Linear memory only grows, so this is the high-water mark of the Rust heap.
+/// Linear memory only grows, so this is the high-water mark of the Rust heap;
+/// what is live now is `heap_live_bytes` (heap.rs).
 fn wasm_memory_bytes() -> f64 {
     use worker::js_sys::{Reflect, WebAssembly};
     use worker::wasm_bindgen::JsCast;
