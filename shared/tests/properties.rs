@@ -147,7 +147,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(2_000))]
+    #![proptest_config(config(10_000))]
 
     #[test]
     fn rules_decide_on_any_history_without_panicking(
@@ -381,7 +381,7 @@ fn check_ig_delivery(d: &touchline_shared::instagram::Delivery) -> Result<(), Te
 }
 
 proptest! {
-    #![proptest_config(config(3_000))]
+    #![proptest_config(config(10_000))]
 
     #[test]
     fn arbitrary_bytes_never_panic_the_instagram_parser(body in prop::collection::vec(any::<u8>(), 0..512)) {
