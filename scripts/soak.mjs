@@ -329,7 +329,6 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
   let controlRequests = 0;
   let controlFailures = 0;
   let nextSample = t0;
-  let inFlight = 0;
   // The mid-run quiescent point: traffic pauses once, at the half-way mark,
   // until every request in flight is answered and QUIET_MS has passed; the
   // pacing clock then resumes where it stopped (no catch-up burst) and the
@@ -366,10 +365,9 @@ export async function runSoak({ duration = 600, rate = 30, visitorCount = 200, w
       // Pacing (not synchronisation): one request every 1/rate s.
       const due = t0 + paused + (i * 1000) / rate;
       if (due > now) await new Promise((r) => setTimeout(r, due - now));
-      if (inFlight >= MAX_IN_FLIGHT) { f.skipped_in_flight += 1; continue; }
-      inFlight += 1;
+      if (requestsInFlight.size >= MAX_IN_FLIGHT) { f.skipped_in_flight += 1; continue; }
       const p = one().catch((e) => { f.network_errors += 1; log(`request failed: ${e.message}`); })
-        .finally(() => { inFlight -= 1; pending.delete(p); requestsInFlight.delete(p); });
+        .finally(() => { pending.delete(p); requestsInFlight.delete(p); });
       pending.add(p);
       requestsInFlight.add(p);
       if (c) {

@@ -15,8 +15,7 @@ pub fn is_whatsapp_link(href: &str) -> bool {
         Some(i) => lower.get(..=i).unwrap_or(""),
         None => "",
     };
-    let web = lower.starts_with("https://") || lower.starts_with("http://");
-    is_chat(protocol, if web { host_of(&lower) } else { "" })
+    is_chat(protocol, host_of(&lower))
 }
 
 /// The same decision from a link the browser has taken apart: its

@@ -99,12 +99,17 @@ pub fn on(op: u32, texts: &str, nums: &[f64]) -> String {
 #[cfg(feature = "std")]
 #[doc(hidden)]
 pub fn bind_for_tests() {
-    let on =
-        wasm_bindgen::closure::Closure::<dyn Fn(u32, String, alloc::vec::Vec<f64>) -> String>::new(
-            |op, texts: String, nums: alloc::vec::Vec<f64>| on(op, &texts, &nums),
-        );
-    bind(&on);
-    on.forget();
+    // Once per page: the closure lives as long as the page (it is forgotten).
+    static BOUND: std::sync::Once = std::sync::Once::new();
+    BOUND.call_once(|| {
+        let on = wasm_bindgen::closure::Closure::<
+            dyn Fn(u32, String, alloc::vec::Vec<f64>) -> String,
+        >::new(|op, texts: String, nums: alloc::vec::Vec<f64>| {
+            on(op, &texts, &nums)
+        });
+        bind(&on);
+        on.forget();
+    });
 }
 
 /// Reads a stored value through the shell (`None` when absent or empty).
