@@ -5,7 +5,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::attribution::{host_of, percent_decode};
+use crate::attribution::host_of;
 
 /// True for `wa.me`, `api.whatsapp.com` (and `web.`/`chat.whatsapp.com`) and
 /// `whatsapp://` links.
@@ -30,56 +30,13 @@ pub fn is_chat(protocol: &str, host: &str) -> bool {
         && matches!(host, "wa.me" | "api.whatsapp.com" | "web.whatsapp.com")
 }
 
-/// The link with ` [ref:TOKEN]` at the end of its prefilled `text`
-/// (added when there is none), as [`decorate_text`] writes it: a token from an
-/// earlier click is replaced, so a link clicked twice carries one token. The
-/// fragment is kept.
-pub fn decorate(href: &str, token: &str) -> String {
-    let query = href.split('#').next().and_then(|b| b.split_once('?'));
-    let text = query.map_or("", |(_, q)| {
-        q.split('&')
-            .filter_map(|p| p.strip_prefix("text="))
-            .next_back()
-            .unwrap_or("")
-    });
-    decorate_with(href, &percent_decode(text), token)
-}
-
-/// [`decorate`] with the link's prefilled text already decoded (by the
-/// browser's URL parser, in the tracker).
-pub fn decorate_with(href: &str, prefill: &str, token: &str) -> String {
-    let (base, frag) = match href.find('#') {
-        // `get`, not indexing, as in `host_of`: no char-boundary panic path.
-        Some(i) => (href.get(..i).unwrap_or(href), href.get(i..).unwrap_or("")),
-        None => (href, ""),
-    };
-    let (path, query) = match base.find('?') {
-        Some(i) => (
-            base.get(..i).unwrap_or(base),
-            base.get(i + 1..).unwrap_or(""),
-        ),
-        None => (base, ""),
-    };
-    let rest = query
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("text="));
-    let text = decorate_text(prefill, token);
-    let mut out = String::from(path);
-    out.push('?');
-    for p in rest {
-        out.push_str(p);
-        out.push('&');
-    }
-    out.push_str("text=");
-    out.push_str(&percent_encode(&text));
-    out.push_str(frag);
-    out
-}
-
-/// The same text as [`crate::reference::decorate_text`] writes (a test holds
-/// them equal), found with a byte scan: `str::find(&str)` pulls a substring
-/// searcher into the wasm tracker.
-fn decorate_text(prefill: &str, token: &str) -> String {
+/// The link's prefilled text (decoded) with ` [ref:TOKEN]` at its end,
+/// replacing a token from an earlier click, so a link clicked twice carries
+/// one token. The same text as [`crate::reference::decorate_text`] writes (a
+/// test holds them equal), found with a byte scan: `str::find(&str)` pulls a
+/// substring searcher into the wasm tracker. The tracker's shell puts it into
+/// the link with the browser's URL API.
+pub fn decorate_text(prefill: &str, token: &str) -> String {
     let base = match prefill.as_bytes().windows(6).position(|w| w == b" [ref:") {
         Some(i) => prefill.get(..i).unwrap_or(prefill),
         None => prefill,
@@ -90,22 +47,6 @@ fn decorate_text(prefill: &str, token: &str) -> String {
     s.push_str(token);
     s.push(']');
     s
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-pub fn percent_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -141,30 +82,15 @@ mod tests {
         assert!(!is_chat("mailto:", ""));
         assert!(!is_chat("https:", "notwa.me"));
         assert!(!is_chat("ftp:", "wa.me"));
-        let href = "https://wa.me/1?text=Hi%20there+you&x=1#f";
-        assert_eq!(
-            decorate_with(href, "Hi there you", "tl-aaaaaaaaaa"),
-            decorate(href, "tl-aaaaaaaaaa")
-        );
     }
 
     #[test]
     fn the_token_is_appended_to_the_prefilled_text() {
         assert_eq!(
-            decorate(
-                "https://wa.me/919800000000?text=Is%20COD%20available%3F",
-                "tl-3f9a2c1b7d"
-            ),
-            "https://wa.me/919800000000?text=Is%20COD%20available%3F%20%5Bref%3Atl-3f9a2c1b7d%5D"
+            decorate_text("Is COD available?", "tl-3f9a2c1b7d"),
+            "Is COD available? [ref:tl-3f9a2c1b7d]"
         );
-        assert_eq!(
-            decorate("https://wa.me/919800000000", "tl-0000000001"),
-            "https://wa.me/919800000000?text=%20%5Bref%3Atl-0000000001%5D"
-        );
-        assert_eq!(
-            decorate("whatsapp://send?phone=91&text=hi+there#x", "tl-0000000002"),
-            "whatsapp://send?phone=91&text=hi%20there%20%5Bref%3Atl-0000000002%5D#x"
-        );
+        assert_eq!(decorate_text("", "tl-0000000001"), " [ref:tl-0000000001]");
     }
 
     #[test]
@@ -180,10 +106,9 @@ mod tests {
 
     #[test]
     fn a_second_click_replaces_the_token_instead_of_adding_one() {
-        let once = decorate("https://wa.me/1?text=Hi", "tl-aaaaaaaaaa");
-        let twice = decorate(&once, "tl-bbbbbbbbbb");
-        assert_eq!(twice, "https://wa.me/1?text=Hi%20%5Bref%3Atl-bbbbbbbbbb%5D");
-        let text = percent_decode(twice.split("text=").nth(1).unwrap_or(""));
-        assert_eq!(crate::reference::find_tokens(&text), ["tl-bbbbbbbbbb"]);
+        let once = decorate_text("Hi", "tl-aaaaaaaaaa");
+        let twice = decorate_text(&once, "tl-bbbbbbbbbb");
+        assert_eq!(twice, "Hi [ref:tl-bbbbbbbbbb]");
+        assert_eq!(crate::reference::find_tokens(&twice), ["tl-bbbbbbbbbb"]);
     }
 }

@@ -23,6 +23,7 @@ var frame = 0;
 var dirty = []; // marked scroll containers that scrolled since the last frame
 var observer;
 var link; // the link of the click being handled
+var hrefs = new WeakMap(); // decorated links: their hrefs as the page wrote them
 var lastActivity = 0;
 var SEP = '\x1f';
 var ATTR = 'data-touchline-';
@@ -85,7 +86,7 @@ function perform(effect) {
       if (+f[2] >= 0) timers[f[1]] = setTimeout(call, +f[2], 11, [f[1]]);
     } else if (k == 'f') request();
     else if (k == 'o') observe();
-    else if (k == 'l') link.setAttribute('href', f[1]);
+    else if (k == 'l') decorate(f[1]);
     else if (k == 'h') digest(f[1], f[2]);
   } catch (e) { /* a blocked storage or a missing API: not tracked */ }
 }
@@ -102,6 +103,16 @@ function send(id, beacon, body) {
   fetch(endpoint, { method: 'POST', body: body, keepalive: true }).then(
     function (res) { done(res.status); },
     function () { done(0); });
+}
+
+// The clicked link gets the core's prefilled text (with its reference); the
+// link as the page wrote it is kept for the next click's event.
+function decorate(text) {
+  if (!hrefs.has(link)) hrefs.set(link, link.href);
+  var u = new URL(link.href);
+  u.search = u.search.slice(1).split('&').filter(function (p) { return p && !/^text=/.test(p); })
+    .concat('text=' + encodeURIComponent(text)).join('&');
+  link.setAttribute('href', u.href);
 }
 
 function digest(kind, value) {
@@ -188,7 +199,7 @@ function dispatch(e) {
   else if (type == 'click') {
     link = target && target.closest && target.closest('a[href]');
     // The href, and its parts as the browser's URL parser reads them.
-    if (link) call(9, [link.href, link.protocol, link.hostname, new URLSearchParams(link.search).get('text') || '']);
+    if (link) call(9, [hrefs.get(link) || link.href, link.protocol, link.hostname, new URLSearchParams(link.search).get('text') || '']);
   } else if (type == 'submit') {
     var step = attr(target, ATTR + 'step');
     if (step) call(10, [step]);

@@ -159,7 +159,7 @@ impl Tracker {
     /// numbers. Returns the effects to perform, in order: `s key value`
     /// (store), `r key` (remove), `p id beacon body` (send), `t name ms`
     /// (timer; negative clears), `f` (measure next frame), `o` (observe
-    /// checkout sections), `l href` (the clicked link's new href), `h kind
+    /// checkout sections), `l text` (the clicked link's new prefilled text), `h kind
     /// value` (SHA-256 for identify).
     pub(crate) fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
         self.texts = texts.split('\x1f').map(str::to_owned).collect();
@@ -659,18 +659,20 @@ impl Tracker {
         self.page.steps.push(step);
     }
 
-    /// A click on a link: texts are its resolved href, protocol, host and
-    /// decoded prefilled `text`. WhatsApp links get a reference token in
-    /// their prefilled text before the browser follows them.
+    /// A click on a link: texts are its href as the page wrote it (before
+    /// any reference of ours), protocol, host and decoded prefilled `text`.
+    /// WhatsApp links get a reference token in their prefilled text before
+    /// the browser follows them (the shell writes the text into the link);
+    /// the event's target is the page's link, the token travels beside it.
     fn clicked(&mut self) {
         if !walink::is_chat(self.arg(1), self.arg(2)) || !self.allowed {
             return;
         }
         let token = reference::token_from_bytes(&self.random_bytes());
-        let target = walink::decorate_with(self.arg(0), self.arg(3), &token);
-        self.effect(&["l", &target]);
+        self.effect(&["l", &walink::decorate_text(self.arg(3), &token)]);
+        let target = truncate(self.arg(0).to_owned(), MAX_URL_LEN);
         self.track(data("whatsapp_click", |o| {
-            o.str("target", &truncate(target, MAX_URL_LEN));
+            o.str("target", &target);
             o.str("reference", &token);
         }));
     }
