@@ -64,38 +64,28 @@ fn ms(v: &str, min: f64) -> Option<f64> {
 }
 
 impl Config {
-    /// Reads the options through `get(name)`, which returns a `data-*`
-    /// attribute's value (`name` without `data-`). Unreadable values keep the
-    /// default. Names: `pricing` (patterns), `checkout` (`step=pattern` list),
-    /// `search-params`, `require-consent`, `respect-dnt`, `idle-ms`,
-    /// `heartbeat-ms`, `phone-country`.
-    pub fn read(get: impl Fn(&str) -> Option<String>) -> Config {
-        let mut c = Config::default();
-        if let Some(v) = get("pricing") {
-            c.pricing = v;
+    /// Applies one option: `name` is a `data-*` attribute's name without
+    /// `data-`, `v` its value. Unknown names and unreadable values change
+    /// nothing (the default stays). Names: `pricing` (patterns), `checkout`
+    /// (`step=pattern` list), `search-params`, `require-consent`,
+    /// `respect-dnt`, `idle-ms`, `heartbeat-ms`, `phone-country`.
+    pub fn set(&mut self, name: &str, v: &str) {
+        match name {
+            "pricing" => self.pricing = v.to_owned(),
+            "checkout" => self.checkout = v.to_owned(),
+            "search-params" => self.search_params = v.to_owned(),
+            "require-consent" => self.require_consent = flag(v),
+            "respect-dnt" => self.honor_signals = flag(v),
+            "idle-ms" => self.idle_ms = ms(v, 1_000.0).unwrap_or(self.idle_ms),
+            "heartbeat-ms" => self.heartbeat_ms = ms(v, 1_000.0).unwrap_or(self.heartbeat_ms),
+            "phone-country" => {
+                let v = crate::normalize::skip_leading(v.trim_ascii(), b'+');
+                if !v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()) {
+                    self.phone_country = Some(v.to_owned());
+                }
+            }
+            _ => {}
         }
-        if let Some(v) = get("checkout") {
-            c.checkout = v;
-        }
-        if let Some(v) = get("search-params") {
-            c.search_params = v;
-        }
-        if let Some(v) = get("require-consent") {
-            c.require_consent = flag(&v);
-        }
-        if let Some(v) = get("respect-dnt") {
-            c.honor_signals = flag(&v);
-        }
-        if let Some(v) = get("idle-ms").and_then(|v| ms(&v, 1_000.0)) {
-            c.idle_ms = v;
-        }
-        if let Some(v) = get("heartbeat-ms").and_then(|v| ms(&v, 1_000.0)) {
-            c.heartbeat_ms = v;
-        }
-        c.phone_country = get("phone-country")
-            .map(|v| crate::normalize::skip_leading(v.trim_ascii(), b'+').to_owned())
-            .filter(|v| !v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()));
-        c
     }
 
     /// True when the page at `path` is a pricing page by URL.
@@ -191,11 +181,11 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::read(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        let mut c = Config::default();
+        for (k, v) in pairs {
+            c.set(k, v);
+        }
+        c
     }
 
     #[test]

@@ -279,13 +279,11 @@ impl Tracker {
         }
         self.started = true;
         self.site_id = site;
-        let pairs = self.texts.get(self.base + 3..).unwrap_or_default();
-        self.config = Config::read(|name| {
-            pairs
-                .chunks(2)
-                .find(|p| p[0] == name)
-                .and_then(|p| p.get(1).cloned())
-        });
+        let mut config = Config::default();
+        for p in self.texts.get(self.base + 3..).unwrap_or_default().chunks(2) {
+            config.set(&p[0], p.get(1).map_or("", String::as_str));
+        }
+        self.config = config;
         if let Some(c) = parse_consent(self.arg(1)) {
             self.record_consent(c);
         }
