@@ -601,18 +601,16 @@ impl Tracker {
             return;
         }
         self.report_engagement();
-        let mut finals = Vec::new();
         if let Some(d) = self.page.scroll.take_unreported() {
-            finals.push((None, d));
+            self.scroll(d, None, None);
         }
-        for (name, s) in self.page.containers.iter_mut() {
+        let mut containers = core::mem::take(&mut self.page.containers);
+        for (name, s) in containers.iter_mut() {
             if let Some(d) = s.take_unreported() {
-                finals.push((Some(name.clone()), d));
+                self.scroll(d, None, Some(name));
             }
         }
-        for (container, depth_pct) in finals {
-            self.scroll(depth_pct, None, &container);
-        }
+        self.page.containers = containers;
     }
 
     fn product_view(
@@ -739,7 +737,7 @@ impl Tracker {
                 depth.reported = max;
             }
             for m in milestones(news) {
-                self.scroll(max, Some(m), &name);
+                self.scroll(max, Some(m), name.as_deref());
             }
         }
     }
@@ -758,13 +756,15 @@ impl Tracker {
         self.track(data("search", |o| o.str("query", query)));
     }
 
-    fn scroll(&mut self, depth_pct: u8, milestone: Option<u8>, container: &Option<String>) {
+    fn scroll(&mut self, depth_pct: u8, milestone: Option<u8>, container: Option<&str>) {
         self.track(data("scroll", |o| {
             o.int("depth_pct", depth_pct as i64);
             if let Some(m) = milestone {
                 o.int("milestone", m as i64);
             }
-            o.opt_str("container", container);
+            if let Some(c) = container {
+                o.str("container", c);
+            }
         }));
     }
 
@@ -832,7 +832,7 @@ impl Tracker {
         if events.is_empty() {
             return;
         }
-        for (body, group) in bodies(events, self.now()) {
+        bodies(&events, self.now(), |body, group| {
             let id = self.next_body;
             self.next_body = id.wrapping_add(1);
             if self.in_flight.len() >= MAX_IN_FLIGHT {
@@ -841,7 +841,7 @@ impl Tracker {
             self.in_flight.push((id, group));
             let beacon = if on_hide { "1" } else { "0" };
             self.effect(&["p", &number(id as u64), beacon, &body]);
-        }
+        });
     }
 
     /// A body's fate: numbers are its id and the response status (0: network

@@ -12,14 +12,13 @@ pub const KEY_QUEUE: &str = "tl_q";
 pub const KEY_DROPPED: &str = "tl_qd";
 
 /// Packs events (JSON) into batch bodies; each is under `MAX_BODY_BYTES`
-/// and `MAX_EVENTS_PER_BATCH`. Returns `(body, events in it)`.
-pub fn bodies(events: Vec<String>, sent_at: f64) -> Vec<(String, Vec<String>)> {
+/// and `MAX_EVENTS_PER_BATCH`. Calls `send(body, events in it)` for each,
+/// in order (a callback rather than a list of pairs: about 270 bytes less
+/// wasm).
+pub fn bodies(events: &[String], sent_at: f64, mut send: impl FnMut(String, Vec<String>)) {
     let sizes: Vec<usize> = events.iter().map(String::len).collect();
-    delivery::pack(&sizes)
-        .into_iter()
-        .map(|r| {
-            let group = events[r].to_vec();
-            (batch_body(sent_at as i64, &group), group)
-        })
-        .collect()
+    for r in delivery::pack(&sizes) {
+        let group = events[r].to_vec();
+        send(batch_body(sent_at as i64, &group), group);
+    }
 }

@@ -888,7 +888,8 @@ fn batches_are_split_under_the_body_and_count_limits_and_lose_nothing() {
         })
         .collect();
     assert!(events[0].len() > 1800);
-    let bodies = transport::bodies(events.clone(), js_sys::Date::now());
+    let mut bodies = Vec::new();
+    transport::bodies(&events, js_sys::Date::now(), |b, g| bodies.push((b, g)));
     assert!(bodies.len() >= 3, "{} bodies", bodies.len());
     let mut total = 0;
     for (b, _) in &bodies {
