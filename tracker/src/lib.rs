@@ -117,8 +117,3 @@ pub fn bind_for_tests() {
         on.forget();
     });
 }
-
-/// Reads a stored value through the shell (`None` when absent or empty).
-pub(crate) fn stored(key: &str) -> Option<String> {
-    Some(load(key)).filter(|v| !v.is_empty())
-}

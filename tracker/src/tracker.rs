@@ -121,7 +121,7 @@ pub struct Tracker {
     base: usize,
     nums: Vec<f64>,
     /// Values stored during this call (the shell stores them after it).
-    written: Vec<(&'static str, Option<String>)>,
+    written: Vec<(&'static str, String)>,
     /// Effects for the shell: records split by `\x1e`, fields by `\x1f`.
     out: String,
 }
@@ -290,7 +290,7 @@ impl Tracker {
         let privacy = Privacy {
             require_consent: self.config.require_consent,
             honor_signals: self.config.honor_signals,
-            consent: self.get(KEY_CONSENT).and_then(|c| parse_consent(&c)),
+            consent: parse_consent(&self.get(KEY_CONSENT)),
             do_not_track: self.arg(2) == "1",
             global_privacy_control: self.n(N_OP) == 1.0,
         };
@@ -318,22 +318,22 @@ impl Tracker {
         }
     }
 
-    /// A stored value, as this call has left it.
-    fn get(&self, key: &str) -> Option<String> {
+    /// A stored value, as this call has left it (empty when absent).
+    fn get(&self, key: &str) -> String {
         match self.written.iter().rev().find(|(k, _)| *k == key) {
             Some((_, v)) => v.clone(),
-            None => crate::stored(key),
+            None => crate::load(key),
         }
     }
 
     fn set(&mut self, key: &'static str, value: String) {
         self.effect(&["s", key, &value]);
-        self.written.push((key, Some(value)));
+        self.written.push((key, value));
     }
 
     fn remove(&mut self, key: &'static str) {
         self.effect(&["r", key]);
-        self.written.push((key, None));
+        self.written.push((key, String::new()));
     }
 
     fn timer(&mut self, name: &str, ms: f64) {
@@ -396,15 +396,13 @@ impl Tracker {
     /// Tracking becomes allowed: read (or create) the visitor id.
     fn allow(&mut self) {
         self.allowed = true;
-        self.visitor_id = match self.get(KEY_VISITOR).filter(|v| valid_id(v)) {
-            Some(v) => v,
-            None => {
-                let v = self.random_id::<16>("v");
-                self.set(KEY_VISITOR, v.clone());
-                v
-            }
-        };
-        self.seq = self.get(KEY_SEQ).and_then(|s| stored_u32(&s)).unwrap_or(0);
+        let mut v = self.get(KEY_VISITOR);
+        if !valid_id(&v) {
+            v = self.random_id::<16>("v");
+            self.set(KEY_VISITOR, v.clone());
+        }
+        self.visitor_id = v;
+        self.seq = stored_u32(&self.get(KEY_SEQ)).unwrap_or(0);
     }
 
     /// One page command: texts are the name, the argument when it is text,
@@ -413,40 +411,38 @@ impl Tracker {
     /// numbers are its `value` and `price` (NaN when not numbers).
     /// Unknown names and malformed arguments are ignored.
     fn command(&mut self) {
-        let text = |t: &Tracker, i: usize| Some(t.arg(i).to_owned()).filter(|v| !v.is_empty());
-        let arg = text(self, 1);
         match self.arg(0) {
-            "page_view" => self.begin_page(true),
-            "flush" => self.flush(false),
-            "consent" => self.consent(parse_consent(self.arg(1))),
-            "checkout" => {
-                if let Some(step) = text(self, 2).or(arg) {
-                    self.checkout_step(&step);
-                }
-            }
-            "order" => self.order(text(self, 3), text(self, 4), text(self, 5)),
-            "product" => {
-                if let Some(sku) = text(self, 6) {
-                    let price = self.n(N_OP + 1);
-                    self.product_view(sku, text(self, 7), price, text(self, 4));
-                }
-            }
+            // These may begin a page view, which reads the page context.
+            "page_view" => return self.begin_page(true),
+            "consent" => return self.consent(parse_consent(self.arg(1))),
+            "flush" => return self.flush(false),
+            _ => {}
+        }
+        // The others read only their own texts: taken for the call, so they
+        // are passed on without copies.
+        let texts = core::mem::take(&mut self.texts);
+        let base = self.base;
+        let t = |i: usize| texts.get(base + i).map_or("", String::as_str);
+        // A field of the argument object, else the argument when it is text.
+        let or_arg = |i: usize| Some(t(i)).filter(|v| !v.is_empty()).unwrap_or(t(1));
+        match t(0) {
+            "checkout" => self.checkout_step(or_arg(2)),
+            "order" => self.order(t(3), t(4), t(5)),
+            "product" => self.product_view(t(6), t(7), self.n(N_OP + 1), t(4)),
             "search" => {
-                let q = text(self, 8).or(arg).map(|q| clean_text(&q, MAX_TEXT_LEN));
-                if let Some(query) = q.filter(|q| !q.is_empty()) {
+                let query = clean_text(or_arg(8), MAX_TEXT_LEN);
+                if !query.is_empty() {
                     self.search(&query);
                 }
             }
-            "identify" => {
-                let (email, phone) = match arg {
-                    Some(s) if s.contains('@') => (Some(s), None),
-                    Some(s) => (None, Some(s)),
-                    None => (text(self, 9), text(self, 10)),
-                };
-                self.identify(email, phone);
-            }
+            "identify" => match t(1) {
+                "" => self.identify(t(9), t(10)),
+                a if a.contains('@') => self.identify(a, ""),
+                a => self.identify("", a),
+            },
             _ => {}
         }
+        self.texts = texts;
     }
 
     fn consent(&mut self, choice: Option<bool>) {
@@ -481,18 +477,16 @@ impl Tracker {
         }
     }
 
-    fn order(&mut self, id: Option<String>, currency: Option<String>, payment: Option<String>) {
+    fn order(&mut self, id: &str, currency: &str, payment: &str) {
         let value = self.n(N_OP);
-        let Some(order_id) = id.filter(|_| !value.is_nan()) else {
-            return;
-        };
-        let currency = currency.unwrap_or_default().to_ascii_uppercase();
-        if !value.is_finite() || value < 0.0 || currency.len() != 3 {
+        let currency = currency.to_ascii_uppercase();
+        if id.is_empty() || !value.is_finite() || value < 0.0 || currency.len() != 3 {
             return;
         }
-        let payment = payment.and_then(|p| slug(&p));
+        let order_id = truncate(id.to_owned(), MAX_ID_LEN);
+        let payment = slug(payment);
         self.track(data("order", |o| {
-            o.str("order_id", &truncate(order_id, MAX_ID_LEN));
+            o.str("order_id", &order_id);
             o.num("value", value);
             o.str("currency", &currency);
             o.opt_str("payment_method", &payment);
@@ -503,15 +497,14 @@ impl Tracker {
 
     /// identify(email or phone): normalised here, hashed by the shell
     /// (SHA-256, Web Crypto); the raw value is never stored or sent.
-    fn identify(&mut self, email: Option<String>, phone: Option<String>) {
+    fn identify(&mut self, email: &str, phone: &str) {
         if !self.allowed {
             return;
         }
-        if let Some(e) = email.and_then(|e| normalize_email(&e)) {
+        if let Some(e) = normalize_email(email) {
             self.effect(&["h", "e", &e]);
         }
-        let country = self.config.phone_country.clone();
-        if let Some(p) = phone.and_then(|p| normalize_phone(&p, country.as_deref())) {
+        if let Some(p) = normalize_phone(phone, self.config.phone_country.as_deref()) {
             self.effect(&["h", "p", &p]);
         }
     }
@@ -569,15 +562,11 @@ impl Tracker {
         if let Some(query) = self.config.search_query(self.query()) {
             self.search(&query);
         }
-        let sku = self.s(S_SKU).to_owned();
-        if !sku.is_empty() {
-            let name = Some(self.s(S_NAME).to_owned()).filter(|n| !n.is_empty());
-            let currency = Some(self.s(S_CURRENCY).to_owned()).filter(|c| !c.is_empty());
-            self.product_view(sku, name, self.n(N_PRICE), currency);
-        }
+        let product = [S_SKU, S_NAME, S_CURRENCY].map(|i| self.s(i).to_owned());
+        self.product_view(&product[0], &product[1], self.n(N_PRICE), &product[2]);
         let path = self.s(S_PATH).to_owned();
         if self.s(S_KIND) == "pricing" || self.config.is_pricing_path(&path) {
-            let stored = self.get(KEY_PRICING).unwrap_or_default();
+            let stored = self.get(KEY_PRICING);
             let (stored, count_7d) = record_pricing_view(&stored, now as i64);
             self.set(KEY_PRICING, stored);
             self.track(data("pricing_view", |o| o.int("count_7d", count_7d as i64)));
@@ -613,27 +602,19 @@ impl Tracker {
         self.page.containers = containers;
     }
 
-    fn product_view(
-        &mut self,
-        sku: String,
-        name: Option<String>,
-        price: f64,
-        currency: Option<String>,
-    ) {
-        let sku = clean_text(&sku, MAX_ID_LEN);
+    /// A product seen (empty texts are absent values).
+    fn product_view(&mut self, sku: &str, name: &str, price: f64, currency: &str) {
+        let sku = clean_text(sku, MAX_ID_LEN);
         if sku.is_empty() || !self.allowed {
             return;
         }
         let session = self.session_id();
-        let stored = self.get(KEY_PRODUCTS).unwrap_or_default();
+        let stored = self.get(KEY_PRODUCTS);
         let (stored, n) = record_product_view(&stored, &session, &sku);
         self.set(KEY_PRODUCTS, stored);
-        let currency = currency
-            .map(|c| c.to_ascii_uppercase())
+        let currency = Some(currency.to_ascii_uppercase())
             .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()));
-        let name = name
-            .map(|n| clean_text(&n, MAX_TEXT_LEN))
-            .filter(|n| !n.is_empty());
+        let name = Some(clean_text(name, MAX_TEXT_LEN)).filter(|n| !n.is_empty());
         self.track(data("product_view", |o| {
             o.str("sku", &sku);
             o.opt_str("name", &name);
@@ -746,7 +727,7 @@ impl Tracker {
 
     fn session_id(&mut self) -> String {
         let now = self.now();
-        let prev = self.get(KEY_SESSION).and_then(|s| Session::parse(&s));
+        let prev = Session::parse(&self.get(KEY_SESSION));
         let session = Session::touch(prev, now, || self.random_id::<8>("s"));
         self.set(KEY_SESSION, session.store());
         session.id
@@ -810,7 +791,7 @@ impl Tracker {
     }
 
     fn queued(&self) -> bool {
-        self.get(KEY_QUEUE).is_some()
+        !self.get(KEY_QUEUE).is_empty()
     }
 
     /// Sends everything pending (and, when the page is live and no retry is
@@ -823,7 +804,8 @@ impl Tracker {
         }
         let mut events = Vec::new();
         if !on_hide && !self.retry_timer {
-            if let Some(q) = self.get(KEY_QUEUE) {
+            let q = self.get(KEY_QUEUE);
+            if !q.is_empty() {
                 events = delivery::load_queue(&q);
                 self.remove(KEY_QUEUE);
             }
@@ -884,17 +866,11 @@ impl Tracker {
     /// Puts events back into the retry queue (bounded; the oldest are dropped
     /// and counted).
     fn requeue(&mut self, events: Vec<String>) {
-        let mut q = self
-            .get(KEY_QUEUE)
-            .map(|s| delivery::load_queue(&s))
-            .unwrap_or_default();
+        let mut q = delivery::load_queue(&self.get(KEY_QUEUE));
         let dropped = delivery::enqueue(&mut q, events);
         self.set(KEY_QUEUE, delivery::store_queue(&q));
         if dropped > 0 {
-            let before: u32 = self
-                .get(KEY_DROPPED)
-                .and_then(|s| stored_u32(&s))
-                .unwrap_or(0);
+            let before = stored_u32(&self.get(KEY_DROPPED)).unwrap_or(0);
             self.set(KEY_DROPPED, number(before.saturating_add(dropped) as u64));
         }
     }

@@ -17,8 +17,8 @@ pub const KEY_DROPPED: &str = "tl_qd";
 /// wasm).
 pub fn bodies(events: &[String], sent_at: f64, mut send: impl FnMut(String, Vec<String>)) {
     let sizes: Vec<usize> = events.iter().map(String::len).collect();
-    for r in delivery::pack(&sizes) {
+    delivery::pack(&sizes, |r| {
         let group = events[r].to_vec();
         send(batch_body(sent_at as i64, &group), group);
-    }
+    });
 }
