@@ -1,7 +1,7 @@
 // The wasm's JS glue as pages get it, written by hand: the same calls as the
 // glue wasm-bindgen generates for this crate (tracker/pkg/touchline_tracker.js,
 // which the wasm-bindgen tests still use), cut to what the tracker needs:
-// strings in and out, one number array, three imports.
+// strings in and out, one number array, four imports.
 // About 1.2 KB brotli less than the generated glue, which also carries
 // initSync, Response/MIME fallbacks, Safari decoder resets and a
 // FinalizationRegistry (the core lives as long as the page).
@@ -9,7 +9,7 @@
 // The wasm's ABI is wasm-bindgen's: `scripts/check-glue.mjs` (run by
 // scripts/build-tracker.sh) compares the generated glue with the fingerprint
 // this file was written against and stops the build when it changes.
-import { bind, boot, load } from './src/shell.js';
+import { bind, boot, effects, load } from './src/shell.js';
 
 var wasm;
 var encoder = new TextEncoder();
@@ -32,17 +32,13 @@ function pass(s) {
   return [ptr, b.length];
 }
 
-// The core's `on(op, texts, nums)`, handed to the shell.
+// The core's `on(op, texts, nums)`, handed to the shell (the effects come
+// back through the `effects` import).
 function on(op, texts, nums) {
   var t = pass(texts);
   var n = wasm.__wbindgen_malloc(nums.length * 8, 8) >>> 0;
   new Float64Array(wasm.memory.buffer).set(nums, n / 8);
-  var r = wasm.on(op, t[0], t[1], n, nums.length);
-  try {
-    return text(r[0], r[1]);
-  } finally {
-    wasm.__wbindgen_free(r[0], r[1], 1);
-  }
+  wasm.on(op, t[0], t[1], n, nums.length);
 }
 bind(on);
 
@@ -50,15 +46,17 @@ var imports = {
   a: {
     // boot(opts)
     $0: function (p, l) { boot(text(p, l)); },
+    // effects(out)
+    $1: function (p, l) { effects(text(p, l)); },
     // load(key) -> String, written to `ret` as (ptr, len)
-    $1: function (ret, p, l) {
+    $2: function (ret, p, l) {
       var s = pass(load(text(p, l)));
       var view = new DataView(wasm.memory.buffer);
       view.setInt32(ret + 4, s[1], true);
       view.setInt32(ret, s[0], true);
     },
     // wasm-bindgen's externref table, set up at start
-    $2: function () {
+    $3: function () {
       var table = wasm.__wbindgen_externrefs;
       table.set(0, undefined);
       table.set(1024, undefined);

@@ -54,12 +54,14 @@ extern "C" {
     /// Tells the shell to start listening (`opts`: see [`start`]); the
     /// shell then reports to [`on`].
     fn boot(opts: &str);
+    /// Hands the shell the effects of the call to [`on`] being made (an
+    /// import rather than a return value: a returned `String` is shrunk
+    /// into a boxed slice first, about 180 bytes of wasm).
+    fn effects(out: &str);
     /// Gives the shell the function that calls [`on`] (`glue.js` does this
     /// on pages; the tests through [`bind_for_tests`]).
     #[cfg(feature = "std")]
-    fn bind(
-        on: &wasm_bindgen::closure::Closure<dyn Fn(u32, String, alloc::vec::Vec<f64>) -> String>,
-    );
+    fn bind(on: &wasm_bindgen::closure::Closure<dyn Fn(u32, String, alloc::vec::Vec<f64>)>);
     /// `touchline(name, arg)`: one page command (tests call it directly).
     pub fn command(name: &JsValue, arg: &JsValue);
     /// Stops tracking on this page: every listener, timer, observer and
@@ -84,19 +86,18 @@ pub fn start(opts: &str) {
 static TRACKER: spin::Mutex<Option<Tracker>> = spin::Mutex::new(None);
 
 /// One thing that happened on the page, reported by the shell: see
-/// [`Tracker::on`]. Returns the effects to perform (none while tracking is
-/// not started, and never anything on a reentrant call).
+/// [`Tracker::on`]. The effects to perform go to the shell's `effects`
+/// (nothing while tracking is not started, or on a reentrant call).
 #[wasm_bindgen]
-pub fn on(op: u32, texts: &str, nums: &[f64]) -> String {
+pub fn on(op: u32, texts: &str, nums: &[f64]) {
     let Some(mut tracker) = TRACKER.try_lock() else {
-        return String::new();
+        return;
     };
     if op == tracker::START {
         *tracker = Some(Tracker::default());
     }
-    match tracker.as_mut() {
-        Some(t) => t.on(op, texts, nums),
-        None => String::new(),
+    if let Some(t) = tracker.as_mut() {
+        effects(&t.on(op, texts, nums));
     }
 }
 
@@ -108,11 +109,9 @@ pub fn bind_for_tests() {
     // Once per page: the closure lives as long as the page (it is forgotten).
     static BOUND: std::sync::Once = std::sync::Once::new();
     BOUND.call_once(|| {
-        let on = wasm_bindgen::closure::Closure::<
-            dyn Fn(u32, String, alloc::vec::Vec<f64>) -> String,
-        >::new(|op, texts: String, nums: alloc::vec::Vec<f64>| {
-            on(op, &texts, &nums)
-        });
+        let on = wasm_bindgen::closure::Closure::<dyn Fn(u32, String, alloc::vec::Vec<f64>)>::new(
+            |op, texts: String, nums: alloc::vec::Vec<f64>| on(op, &texts, &nums),
+        );
         bind(&on);
         on.forget();
     });

@@ -15,6 +15,7 @@
 var w = window;
 var d = document;
 var on; // calls the wasm core (see bind)
+var answer; // the effects the core answered its last call with (see effects)
 var core; // a token while tracking runs: each boot gets a new one
 var endpoint;
 var undo = []; // functions that remove what boot added
@@ -62,7 +63,8 @@ function call(op, texts, nums) {
     // and value by \x1d.
     var query = [];
     if (markup) new URLSearchParams(location.search).forEach(function (v, k) { query.push(text(k) + '\x1d' + text(v)); });
-    var out = on(op, (markup ? [
+    answer = '';
+    on(op, (markup ? [
       location.href, location.pathname, d.referrer, d.title,
       meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
       meta('checkout-step'), location.hostname, host(d.referrer),
@@ -70,7 +72,7 @@ function call(op, texts, nums) {
       Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
       parseFloat(product('price', 'price')),
     ].concat(nums || []));
-    out.split('\x1e').forEach(perform);
+    answer.split('\x1e').forEach(perform);
   } catch (e) { /* never into the page */ }
 }
 
@@ -242,6 +244,11 @@ function listen() {
 /** Gives the shell the function that calls the core's `on` (the glue does). */
 export function bind(f) {
   on = f;
+}
+
+/** The core's answer to the call being made: the effects to perform. */
+export function effects(out) {
+  answer = out;
 }
 
 /** A localStorage value for the core; empty when absent or blocked. */
