@@ -154,6 +154,13 @@ impl<'a> Obj<'a> {
             self.str(k, v);
         }
     }
+    /// A text member when the text is not empty (how the tracker passes an
+    /// absent value: no `Option` around every string in the wasm).
+    pub fn text(&mut self, k: &str, v: &str) {
+        if !v.is_empty() {
+            self.str(k, v);
+        }
+    }
     /// An integer member.
     pub fn int(&mut self, k: &str, v: i64) {
         let out = self.key(k);

@@ -91,8 +91,8 @@ const N_OP: usize = 8;
 struct Page {
     url: String,
     referrer: String,
-    scroll: ScrollDepth,
-    containers: Vec<(String, ScrollDepth)>,
+    /// Scroll depths by container name ("" for the document).
+    depths: Vec<(String, ScrollDepth)>,
     dwell: Option<Dwell>,
     steps: Vec<String>,
 }
@@ -484,12 +484,12 @@ impl Tracker {
             return;
         }
         let order_id = truncate(id.to_owned(), MAX_ID_LEN);
-        let payment = slug(payment);
+        let payment = slug(payment).unwrap_or_default();
         self.track(data("order", |o| {
             o.str("order_id", &order_id);
             o.num("value", value);
             o.str("currency", &currency);
-            o.opt_str("payment_method", &payment);
+            o.text("payment_method", &payment);
         }));
         // An order is worth sending at once.
         self.flush(false);
@@ -551,10 +551,10 @@ impl Tracker {
         if !self.allowed {
             return;
         }
-        let title = Some(clean_text(self.s(S_TITLE), MAX_TEXT_LEN)).filter(|t| !t.is_empty());
+        let title = clean_text(self.s(S_TITLE), MAX_TEXT_LEN);
         let attribution = Attribution::from_parts(self.query(), self.s(S_HOST), self.s(ref_host));
         self.track(data("page_view", |o| {
-            o.opt_str("title", &title);
+            o.text("title", &title);
             if !attribution.is_empty() {
                 attribution.write(o.key("attribution"));
             }
@@ -590,16 +590,13 @@ impl Tracker {
             return;
         }
         self.report_engagement();
-        if let Some(d) = self.page.scroll.take_unreported() {
-            self.scroll(d, None, None);
-        }
-        let mut containers = core::mem::take(&mut self.page.containers);
-        for (name, s) in containers.iter_mut() {
+        let mut depths = core::mem::take(&mut self.page.depths);
+        for (name, s) in depths.iter_mut() {
             if let Some(d) = s.take_unreported() {
-                self.scroll(d, None, Some(name));
+                self.scroll(d, None, name);
             }
         }
-        self.page.containers = containers;
+        self.page.depths = depths;
     }
 
     /// A product seen (empty texts are absent values).
@@ -612,16 +609,18 @@ impl Tracker {
         let stored = self.get(KEY_PRODUCTS);
         let (stored, n) = record_product_view(&stored, &session, &sku);
         self.set(KEY_PRODUCTS, stored);
-        let currency = Some(currency.to_ascii_uppercase())
-            .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()));
-        let name = Some(clean_text(name, MAX_TEXT_LEN)).filter(|n| !n.is_empty());
+        let mut currency = currency.to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            currency.clear();
+        }
+        let name = clean_text(name, MAX_TEXT_LEN);
         self.track(data("product_view", |o| {
             o.str("sku", &sku);
-            o.opt_str("name", &name);
+            o.text("name", &name);
             if price.is_finite() && (0.0..=1.0e10).contains(&price) {
                 o.num("price", price);
             }
-            o.opt_str("currency", &currency);
+            o.text("currency", &currency);
             o.int("distinct_in_session", n as i64);
         }));
     }
@@ -687,38 +686,35 @@ impl Tracker {
     /// scrolled, whose names are the texts. Announces new milestones.
     fn measure(&mut self) {
         let names = self.texts.get(self.base..).unwrap_or_default().to_vec();
-        // The document (once it has loaded), then each marked container.
+        // The document (named "", once it has loaded), then each marked
+        // container.
         for i in 0..=names.len() {
-            let (name, at) = match i {
-                0 if self.n(N_OP + 3) == 1.0 => (None, N_OP),
+            let name = match i {
+                0 if self.n(N_OP + 3) == 1.0 => String::new(),
                 0 => continue,
                 _ => match names.get(i - 1).and_then(|n| slug(n)) {
-                    Some(n) => (Some(n), N_OP + 1 + 3 * i),
+                    Some(n) => n,
                     None => continue,
                 },
             };
+            let at = if i == 0 { N_OP } else { N_OP + 1 + 3 * i };
             let pct = depth_pct(self.n(at), self.n(at + 1), self.n(at + 2));
-            let page = &mut self.page;
-            let depth = match &name {
-                None => &mut page.scroll,
-                Some(n) => {
-                    let k = match page.containers.iter().position(|(c, _)| c == n) {
-                        Some(k) => k,
-                        None => {
-                            page.containers.push((n.clone(), ScrollDepth::default()));
-                            page.containers.len() - 1
-                        }
-                    };
-                    &mut page.containers[k].1
+            let depths = &mut self.page.depths;
+            let k = match depths.iter().position(|(c, _)| *c == name) {
+                Some(k) => k,
+                None => {
+                    depths.push((name.clone(), ScrollDepth::default()));
+                    depths.len() - 1
                 }
             };
+            let depth = &mut depths[k].1;
             let news = depth.observe(pct);
             let max = depth.max;
             if news != 0 {
                 depth.reported = max;
             }
             for m in milestones(news) {
-                self.scroll(max, Some(m), name.as_deref());
+                self.scroll(max, Some(m), &name);
             }
         }
     }
@@ -737,15 +733,14 @@ impl Tracker {
         self.track(data("search", |o| o.str("query", query)));
     }
 
-    fn scroll(&mut self, depth_pct: u8, milestone: Option<u8>, container: Option<&str>) {
+    /// A scroll depth (of a marked container when `container` is not empty).
+    fn scroll(&mut self, depth_pct: u8, milestone: Option<u8>, container: &str) {
         self.track(data("scroll", |o| {
             o.int("depth_pct", depth_pct as i64);
             if let Some(m) = milestone {
                 o.int("milestone", m as i64);
             }
-            if let Some(c) = container {
-                o.str("container", c);
-            }
+            o.text("container", container);
         }));
     }
 
