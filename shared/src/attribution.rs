@@ -182,7 +182,7 @@ fn classify_host(host: &str) -> ReferrerClass {
     if EMAIL.contains(&host) {
         return Email;
     }
-    let has = |label: &str| host.split('.').any(|l| l == label);
+    let has = |label: &str| crate::split::split(host, b'.').any(|l| l == label);
     if has("instagram") {
         Instagram
     } else if has("facebook") || host == "fb.com" || host == "m.me" {

@@ -50,7 +50,7 @@ impl Default for Config {
 
 /// The items of a comma-separated option, trimmed, empty ones skipped.
 fn items(v: &str) -> impl Iterator<Item = &str> {
-    v.split(',').map(str::trim_ascii).filter(|s| !s.is_empty())
+    crate::split::split(v, b',').map(str::trim_ascii).filter(|s| !s.is_empty())
 }
 
 fn flag(v: &str) -> bool {
@@ -97,7 +97,7 @@ impl Config {
     /// `step=pattern` whose pattern matches and whose step makes a slug.
     pub fn checkout_step_of(&self, path: &str) -> Option<String> {
         items(&self.checkout).find_map(|r| {
-            let (step, pattern) = r.split_once('=')?;
+            let (step, pattern) = crate::split::split_once(r, b'=')?;
             if pattern.is_empty() || !glob(pattern, path) {
                 return None;
             }

@@ -116,8 +116,7 @@ pub fn store_queue(queue: &[String]) -> String {
 
 /// Reads the stored queue back; lines that are not JSON objects are dropped.
 pub fn load_queue(stored: &str) -> Vec<String> {
-    stored
-        .split('\n')
+    crate::split::split(stored, b'\n')
         .filter(|l| l.starts_with('{') && l.ends_with('}'))
         .map(str::to_owned)
         .collect()

@@ -62,6 +62,7 @@ pub mod rules;
 pub mod schema;
 pub mod scroll;
 pub mod session;
+pub mod split;
 #[cfg(feature = "validate")]
 pub mod sign;
 #[cfg(feature = "validate")]

@@ -6,15 +6,17 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use crate::split::{has, split_once};
+
 /// Lowercase, trimmed email; `None` when it is not an address.
 pub fn normalize_email(raw: &str) -> Option<String> {
     let e = raw.trim_ascii().to_ascii_lowercase();
-    let (local, domain) = e.split_once('@')?;
+    let (local, domain) = split_once(&e, b'@')?;
     let ok = !local.is_empty()
-        && domain.contains('.')
+        && has(domain, b'.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !domain.contains('@')
+        && !has(domain, b'@')
         && e.len() <= 254
         && !has_space_or_control(&e);
     ok.then_some(e)

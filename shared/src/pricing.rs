@@ -5,6 +5,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use crate::split::split;
+
 /// The window of the pricing count (ms).
 pub const PRICING_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Most pricing views remembered; older ones are forgotten first.
@@ -17,8 +19,7 @@ pub const MAX_SESSION_PRODUCTS: usize = 20;
 /// view included. Unreadable entries are dropped; entries from the future
 /// (clock changes) are kept, as they still happened within the window.
 pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
-    let mut times: Vec<i64> = stored
-        .split(',')
+    let mut times: Vec<i64> = split(stored, b',')
         .filter_map(crate::json::parse_i64)
         .filter(|t| now - *t < PRICING_WINDOW_MS)
         .collect();
@@ -39,7 +40,7 @@ pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
 /// `"<session>|sku1|sku2…"`. Returns the new stored form and how many
 /// different products this session has viewed (this one included).
 pub fn record_product_view(stored: &str, session: &str, sku: &str) -> (String, u32) {
-    let mut parts = stored.split('|');
+    let mut parts = split(stored, b'|');
     let same = parts.next() == Some(session);
     let mut skus: Vec<&str> = if same {
         parts.filter(|s| !s.is_empty()).collect()
@@ -49,7 +50,7 @@ pub fn record_product_view(stored: &str, session: &str, sku: &str) -> (String, u
     // `|` separates the list, so a sku's own `|` becomes `/` (by splitting:
     // `str::replace` brings a substring searcher into the wasm tracker).
     let mut clean = String::with_capacity(sku.len());
-    for (i, part) in sku.split('|').enumerate() {
+    for (i, part) in split(sku, b'|').enumerate() {
         if i > 0 {
             clean.push('/');
         }

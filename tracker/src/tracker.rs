@@ -18,6 +18,7 @@ use touchline_shared::normalize::{hex, normalize_email, normalize_phone};
 use touchline_shared::pricing::{record_pricing_view, record_product_view};
 use touchline_shared::scroll::{depth_pct, milestones, ScrollDepth};
 use touchline_shared::session::Session;
+use touchline_shared::split::{has, split, split_once};
 use touchline_shared::{reference, walink, Attribution, SCHEMA_VERSION};
 
 use crate::transport::{bodies, KEY_DROPPED, KEY_QUEUE};
@@ -162,7 +163,7 @@ impl Tracker {
     /// checkout sections), `l text` (the clicked link's new prefilled text), `h kind
     /// value` (SHA-256 for identify).
     pub(crate) fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
-        self.texts = texts.split('\x1f').map(str::to_owned).collect();
+        self.texts = split(texts, 0x1f).map(str::to_owned).collect();
         self.base = if op < HIDDEN { CONTEXT } else { 0 };
         self.nums = nums.to_vec();
         self.written.clear();
@@ -189,10 +190,9 @@ impl Tracker {
 
     /// The page's decoded query `(key, value)` pairs.
     fn query(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.s(S_QUERY)
-            .split('\x1c')
+        split(self.s(S_QUERY), 0x1c)
             .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('\x1d').unwrap_or((p, "")))
+            .map(|p| split_once(p, 0x1d).unwrap_or((p, "")))
     }
 
     #[inline(never)]
@@ -437,7 +437,7 @@ impl Tracker {
             }
             "identify" => match t(1) {
                 "" => self.identify(t(9), t(10)),
-                a if a.contains('@') => self.identify(a, ""),
+                a if has(a, b'@') => self.identify(a, ""),
                 a => self.identify("", a),
             },
             _ => {}
@@ -755,7 +755,7 @@ impl Tracker {
         self.set(KEY_SEQ, number(self.seq as u64));
         // Only a page view carries the referrer.
         let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
-            .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && r.contains(':'));
+            .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && has(r, b':'));
         let event_id = self.random_id::<8>("e");
         let url = truncate(self.page.url.clone(), MAX_URL_LEN);
         let envelope = Envelope {

@@ -1,0 +1,57 @@
+//! Splitting text at an ASCII separator by scanning bytes.
+//!
+//! `str::split`, `split_once` and `contains` with a `char` pattern bring
+//! core's searcher (a word-at-a-time `memchr` and its panic paths) into the
+//! wasm tracker: over a kilobyte for what a byte scan does in a few dozen
+//! bytes. An ASCII byte never occurs inside a multi-byte character, so every
+//! cut is on a character boundary and `str::get` never fails here.
+
+/// The parts of `s` between occurrences of `sep` (an ASCII byte), as
+/// `s.split(sep as char)` gives them.
+pub fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    core::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// `s` cut at the first `sep` (an ASCII byte), without it, as
+/// `s.split_once(sep as char)` gives it.
+pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// True when `s` holds the ASCII byte `b`.
+pub fn has(s: &str, b: u8) -> bool {
+    s.bytes().any(|c| c == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn the_same_parts_as_str_split() {
+        for s in ["", ",", "a", "a,b", ",a,,b,", "é,ü,,✓", "no separator"] {
+            assert_eq!(
+                split(s, b',').collect::<Vec<_>>(),
+                s.split(',').collect::<Vec<_>>(),
+                "{s:?}"
+            );
+            assert_eq!(split_once(s, b','), s.split_once(','), "{s:?}");
+            assert_eq!(has(s, b','), s.contains(','), "{s:?}");
+        }
+    }
+}
