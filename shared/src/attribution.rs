@@ -279,15 +279,17 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// Cuts `s` to at most `max` bytes on a char boundary.
-pub fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
+pub fn truncate(s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
     }
-    s
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    // A copy rather than `String::truncate`, whose char-boundary assertion
+    // would bring a panic path into the wasm tracker (this is the rare path).
+    s.get(..end).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&b| b == b'*')
+    p.get(pi..).unwrap_or_default().iter().all(|&b| b == b'*')
 }
 
 /// A slug (`a-z0-9_-`, at most `MAX_SLUG_LEN`) made from free text:

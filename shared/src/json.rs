@@ -34,21 +34,13 @@ pub fn parse_i64(s: &str) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
-/// Appends `n` in decimal.
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Appends `n` in decimal (the leading digits first, by recursion: no
+/// buffer, so no index checks and their panic paths in the wasm tracker).
+pub fn push_u64(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_u64(out, n / 10);
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+    out.push((b'0' + (n % 10) as u8) as char);
 }
 
 /// Appends `n` in decimal, with a minus sign when negative.
@@ -86,14 +78,14 @@ pub fn push_num(out: &mut String, v: f64) {
         out.push('-');
     }
     push_u64(out, milli / 1000);
+    // The thousandths without trailing zeros (constant divisors: no
+    // division-by-zero panic path in the wasm tracker).
     let mut frac = milli % 1000;
     if frac != 0 {
         out.push('.');
-        let mut div = 100;
         while frac != 0 {
-            out.push((b'0' + (frac / div) as u8) as char);
-            frac %= div;
-            div /= 10;
+            out.push((b'0' + (frac / 100) as u8) as char);
+            frac = frac % 100 * 10;
         }
     }
 }

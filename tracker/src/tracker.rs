@@ -372,9 +372,14 @@ impl Tracker {
 
     fn random_bytes<const N: usize>(&mut self) -> [u8; N] {
         let mut out = [0u8; N];
-        for chunk in out.chunks_mut(8) {
-            let r = self.next_random().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
+        let mut r = 0;
+        for (i, b) in out.iter_mut().enumerate() {
+            if i % 8 == 0 {
+                r = self.next_random();
+            }
+            // Little-endian, as `to_le_bytes` would give them.
+            *b = r as u8;
+            r >>= 8;
         }
         out
     }
@@ -700,14 +705,12 @@ impl Tracker {
             let at = if i == 0 { N_OP } else { N_OP + 1 + 3 * i };
             let pct = depth_pct(self.n(at), self.n(at + 1), self.n(at + 2));
             let depths = &mut self.page.depths;
-            let k = match depths.iter().position(|(c, _)| *c == name) {
-                Some(k) => k,
-                None => {
-                    depths.push((name.clone(), ScrollDepth::default()));
-                    depths.len() - 1
-                }
+            if !depths.iter().any(|(c, _)| *c == name) {
+                depths.push((name.clone(), ScrollDepth::default()));
+            }
+            let Some((_, depth)) = depths.iter_mut().find(|(c, _)| *c == name) else {
+                continue;
             };
-            let depth = &mut depths[k].1;
             let news = depth.observe(pct);
             let max = depth.max;
             if news != 0 {

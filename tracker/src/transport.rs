@@ -18,7 +18,7 @@ pub const KEY_DROPPED: &str = "tl_qd";
 pub fn bodies(events: &[String], sent_at: f64, mut send: impl FnMut(String, Vec<String>)) {
     let sizes: Vec<usize> = events.iter().map(String::len).collect();
     delivery::pack(&sizes, |r| {
-        let group = events[r].to_vec();
+        let group = events.get(r).unwrap_or_default().to_vec();
         send(batch_body(sent_at as i64, &group), group);
     });
 }
