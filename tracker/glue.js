@@ -1,7 +1,7 @@
 // The wasm's JS glue as pages get it, written by hand: the same calls as the
 // glue wasm-bindgen generates for this crate (tracker/pkg/touchline_tracker.js,
 // which the wasm-bindgen tests still use), cut to what the tracker needs:
-// strings in and out, one number array, four imports.
+// strings in and out, numbers read one by one, five imports.
 // About 1.2 KB brotli less than the generated glue, which also carries
 // initSync, Response/MIME fallbacks, Safari decoder resets and a
 // FinalizationRegistry (the core lives as long as the page).
@@ -9,7 +9,7 @@
 // The wasm's ABI is wasm-bindgen's: `scripts/check-glue.mjs` (run by
 // scripts/build-tracker.sh) compares the generated glue with the fingerprint
 // this file was written against and stops the build when it changes.
-import { bind, boot, effects, load } from './src/shell.js';
+import { bind, boot, effects, load, num } from './src/shell.js';
 
 var wasm;
 var encoder = new TextEncoder();
@@ -32,13 +32,11 @@ function pass(s) {
   return [ptr, b.length];
 }
 
-// The core's `on(op, texts, nums)`, handed to the shell (the effects come
-// back through the `effects` import).
-function on(op, texts, nums) {
+// The core's `on(op, texts)`, handed to the shell (the core reads the
+// numbers through the `num` import and answers through `effects`).
+function on(op, texts) {
   var t = pass(texts);
-  var n = wasm.__wbindgen_malloc(nums.length * 8, 8) >>> 0;
-  new Float64Array(wasm.memory.buffer).set(nums, n / 8);
-  wasm.on(op, t[0], t[1], n, nums.length);
+  wasm.on(op, t[0], t[1]);
 }
 bind(on);
 
@@ -48,15 +46,17 @@ var imports = {
     $0: function (p, l) { boot(text(p, l)); },
     // effects(out)
     $1: function (p, l) { effects(text(p, l)); },
+    // num(i) -> f64
+    $2: function (i) { return num(i >>> 0); },
     // load(key) -> String, written to `ret` as (ptr, len)
-    $2: function (ret, p, l) {
+    $3: function (ret, p, l) {
       var s = pass(load(text(p, l)));
       var view = new DataView(wasm.memory.buffer);
       view.setInt32(ret + 4, s[1], true);
       view.setInt32(ret, s[0], true);
     },
     // wasm-bindgen's externref table, set up at start
-    $3: function () {
+    $4: function () {
       var table = wasm.__wbindgen_externrefs;
       table.set(0, undefined);
       table.set(1024, undefined);

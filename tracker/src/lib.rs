@@ -58,10 +58,18 @@ extern "C" {
     /// import rather than a return value: a returned `String` is shrunk
     /// into a boxed slice first, about 180 bytes of wasm).
     fn effects(out: &str);
+    /// Number `i` of the call to [`on`] being made (NaN when there is
+    /// none): read from the shell rather than passed as a `&[f64]`, whose
+    /// conversion costs the wasm about 400 bytes.
+    fn num(i: u32) -> f64;
+    /// Sets the numbers the next call to [`on`] reads (tests call [`on`]
+    /// directly with nonsense numbers).
+    #[cfg(feature = "std")]
+    fn numbers(nums: alloc::vec::Vec<f64>);
     /// Gives the shell the function that calls [`on`] (`glue.js` does this
     /// on pages; the tests through [`bind_for_tests`]).
     #[cfg(feature = "std")]
-    fn bind(on: &wasm_bindgen::closure::Closure<dyn Fn(u32, String, alloc::vec::Vec<f64>)>);
+    fn bind(on: &wasm_bindgen::closure::Closure<dyn Fn(u32, String)>);
     /// `touchline(name, arg)`: one page command (tests call it directly).
     pub fn command(name: &JsValue, arg: &JsValue);
     /// Stops tracking on this page: every listener, timer, observer and
@@ -89,7 +97,7 @@ static TRACKER: spin::Mutex<Option<Tracker>> = spin::Mutex::new(None);
 /// [`Tracker::on`]. The effects to perform go to the shell's `effects`
 /// (nothing while tracking is not started, or on a reentrant call).
 #[wasm_bindgen]
-pub fn on(op: u32, texts: &str, nums: &[f64]) {
+pub fn on(op: u32, texts: &str) {
     let Some(mut tracker) = TRACKER.try_lock() else {
         return;
     };
@@ -97,8 +105,16 @@ pub fn on(op: u32, texts: &str, nums: &[f64]) {
         *tracker = Some(Tracker::default());
     }
     if let Some(t) = tracker.as_mut() {
-        effects(&t.on(op, texts, nums));
+        effects(&t.on(op, texts));
     }
+}
+
+/// Test support: [`on`] with the numbers `nums` (nonsense ones too).
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub fn on_with_numbers(op: u32, texts: &str, nums: &[f64]) {
+    numbers(nums.to_vec());
+    on(op, texts);
 }
 
 /// Test support: hands the shell a function calling [`on`], the job
@@ -109,8 +125,8 @@ pub fn bind_for_tests() {
     // Once per page: the closure lives as long as the page (it is forgotten).
     static BOUND: std::sync::Once = std::sync::Once::new();
     BOUND.call_once(|| {
-        let on = wasm_bindgen::closure::Closure::<dyn Fn(u32, String, alloc::vec::Vec<f64>)>::new(
-            |op, texts: String, nums: alloc::vec::Vec<f64>| on(op, &texts, &nums),
+        let on = wasm_bindgen::closure::Closure::<dyn Fn(u32, String)>::new(
+            |op, texts: String| on(op, &texts),
         );
         bind(&on);
         on.forget();

@@ -16,6 +16,7 @@ var w = window;
 var d = document;
 var on; // calls the wasm core (see bind)
 var answer; // the effects the core answered its last call with (see effects)
+var nums = []; // the numbers of the call being made (see num)
 var core; // a token while tracking runs: each boot gets a new one
 var endpoint;
 var undo = []; // functions that remove what boot added
@@ -47,7 +48,7 @@ function meta(name) {
 }
 
 // Reports one operation with the page context; performs the effects.
-function call(op, texts, nums) {
+function call(op, texts, extra) {
   if (!core) return;
   try {
     // The page context matters only to what may begin a page view (start,
@@ -63,15 +64,16 @@ function call(op, texts, nums) {
     // and value by \x1d.
     var query = [];
     if (markup) new URLSearchParams(location.search).forEach(function (v, k) { query.push(text(k) + '\x1d' + text(v)); });
+    nums = [
+      Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
+      parseFloat(product('price', 'price')),
+    ].concat(extra || []);
     answer = '';
     on(op, (markup ? [
       location.href, location.pathname, d.referrer, d.title,
       meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
       meta('checkout-step'), location.hostname, host(d.referrer),
-    ].map(text).concat(query.join('\x1c')) : []).concat((texts || []).map(text)).join(SEP), [
-      Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
-      parseFloat(product('price', 'price')),
-    ].concat(nums || []));
+    ].map(text).concat(query.join('\x1c')) : []).concat((texts || []).map(text)).join(SEP));
     answer.split('\x1e').forEach(perform);
   } catch (e) { /* never into the page */ }
 }
@@ -133,16 +135,16 @@ function request() {
 
 function metrics(op) {
   var names = [];
-  var nums = [];
+  var values = [];
   try {
-    nums = [scrollY, innerHeight, d.documentElement.scrollHeight, d.readyState == 'complete'];
+    values = [scrollY, innerHeight, d.documentElement.scrollHeight, d.readyState == 'complete'];
     dirty.forEach(function (el) {
       names.push(el.getAttribute(ATTR + 'scroll'));
-      nums.push(el.scrollTop, el.clientHeight, el.scrollHeight);
+      values.push(el.scrollTop, el.clientHeight, el.scrollHeight);
     });
   } catch (e) { /* measured as nothing */ }
   dirty = [];
-  call(op, names, nums);
+  call(op, names, values);
 }
 
 function measure() {
@@ -249,6 +251,16 @@ export function bind(f) {
 /** The core's answer to the call being made: the effects to perform. */
 export function effects(out) {
   answer = out;
+}
+
+/** Number `i` of the call being made (NaN when there is none). */
+export function num(i) {
+  return +nums[i];
+}
+
+/** Test support: the numbers the next call to the core reads. */
+export function numbers(n) {
+  nums = n;
 }
 
 /** A localStorage value for the core; empty when absent or blocked. */

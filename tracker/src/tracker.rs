@@ -117,10 +117,10 @@ pub struct Tracker {
     in_flight: Vec<(u32, Vec<String>)>,
     next_body: u32,
     rng: u64,
-    /// This call's texts, where its own begin, and its numbers.
+    /// This call's texts and where its own begin (its numbers are read
+    /// from the shell, see [`crate::num`]).
     texts: Vec<String>,
     base: usize,
-    nums: Vec<f64>,
     /// Values stored during this call (the shell stores them after it).
     written: Vec<(&'static str, String)>,
     /// Effects for the shell: records split by `\x1e`, fields by `\x1f`.
@@ -156,16 +156,16 @@ fn number(n: u64) -> String {
 
 impl Tracker {
     /// One thing that happened on the page (`op`, see `src/shell.js`), with
-    /// the page context and the operation's texts (joined by `\x1f`) and
-    /// numbers. Returns the effects to perform, in order: `s key value`
-    /// (store), `r key` (remove), `p id beacon body` (send), `t name ms`
-    /// (timer; negative clears), `f` (measure next frame), `o` (observe
-    /// checkout sections), `l text` (the clicked link's new prefilled text), `h kind
-    /// value` (SHA-256 for identify).
-    pub(crate) fn on(&mut self, op: u32, texts: &str, nums: &[f64]) -> String {
+    /// the page context and the operation's texts (joined by `\x1f`); its
+    /// numbers are read through [`crate::num`]. Returns the effects to
+    /// perform, in order: `s key value` (store), `r key` (remove), `p id
+    /// beacon body` (send), `t name ms` (timer; negative clears), `f`
+    /// (measure next frame), `o` (observe checkout sections), `l text` (the
+    /// clicked link's new prefilled text), `h kind value` (SHA-256 for
+    /// identify).
+    pub(crate) fn on(&mut self, op: u32, texts: &str) -> String {
         self.texts = split(texts, 0x1f).map(str::to_owned).collect();
         self.base = if op < HIDDEN { CONTEXT } else { 0 };
-        self.nums = nums.to_vec();
         self.written.clear();
         self.mix_entropy();
         if op == START {
@@ -197,7 +197,7 @@ impl Tracker {
 
     #[inline(never)]
     fn n(&self, i: usize) -> f64 {
-        self.nums.get(i).copied().unwrap_or(f64::NAN)
+        crate::num(i as u32)
     }
 
     fn now(&self) -> f64 {

@@ -825,7 +825,7 @@ fn garbage_passed_to_every_public_call_throws_nothing() {
     for op in 0..20 {
         for t in texts {
             for n in nums {
-                touchline_tracker::on(op, t, n);
+                touchline_tracker::on_with_numbers(op, t, n);
             }
         }
     }
