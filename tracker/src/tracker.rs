@@ -35,7 +35,9 @@ const KEY_CONSENT: &str = "tl_consent";
 const FLUSH_DELAY_MS: f64 = 1_000.0;
 /// A batch is sent at once when this many events are pending.
 const FLUSH_AT_EVENTS: usize = 20;
-/// Bodies remembered while their delivery is unknown (oldest forgotten).
+/// Bodies remembered while their delivery is unknown (oldest forgotten):
+/// body `id` waits in slot `id % MAX_IN_FLIGHT`, where body `id + 32`
+/// takes its place.
 const MAX_IN_FLIGHT: usize = 32;
 
 // What the shell reports (`op` of `Tracker::on`); `src/shell.js` uses the
@@ -114,7 +116,7 @@ pub struct Tracker {
     scan_sections: bool,
     flush_timer: bool,
     retry_timer: bool,
-    in_flight: Vec<(u32, Vec<String>)>,
+    in_flight: [Option<(u32, Vec<String>)>; MAX_IN_FLIGHT],
     next_body: u32,
     rng: u64,
     /// This call's texts and where its own begin (its numbers are read
@@ -815,10 +817,7 @@ impl Tracker {
         bodies(&events, self.now(), |body, group| {
             let id = self.next_body;
             self.next_body = id.wrapping_add(1);
-            if self.in_flight.len() >= MAX_IN_FLIGHT {
-                self.in_flight.remove(0);
-            }
-            self.in_flight.push((id, group));
+            self.in_flight[id as usize % MAX_IN_FLIGHT] = Some((id, group));
             let beacon = if on_hide { "1" } else { "0" };
             self.effect(&["p", &number(id as u64), beacon, &body]);
         });
@@ -828,10 +827,10 @@ impl Tracker {
     /// error; 1: a beacon the browser accepted, whose outcome is unknown).
     fn sent(&mut self) {
         let (id, status) = (self.n(N_OP), self.n(N_OP + 1));
-        let Some(i) = self.in_flight.iter().position(|(b, _)| *b as f64 == id) else {
+        let slot = &mut self.in_flight[id as u32 as usize % MAX_IN_FLIGHT];
+        let Some((_, group)) = slot.take_if(|(b, _)| *b as f64 == id) else {
             return;
         };
-        let (_, group) = self.in_flight.remove(i);
         if status == 1.0 {
             return;
         }
