@@ -18,7 +18,9 @@ wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
 "$bin/node" scripts/check-glue.mjs
 mkdir -p tracker/dist
 # The memory starts zeroed and Rust never uses its first KB (null page).
-"$bin/wasm-opt" -Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+# Functions sorted by name after optimising: those of one module sit together
+# and brotli finds more of each other in them (about 170 bytes less).
+"$bin/wasm-opt" -Oz --converge --reorder-functions-by-name --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers --strip-target-features \
   tracker/pkg/touchline_tracker_bg.wasm -o tracker/dist/t.wasm
 "$bin/node" scripts/compress.mjs tracker/dist/t.wasm
