@@ -50,7 +50,9 @@ impl Default for Config {
 
 /// The items of a comma-separated option, trimmed, empty ones skipped.
 fn items(v: &str) -> impl Iterator<Item = &str> {
-    crate::split::split(v, b',').map(str::trim_ascii).filter(|s| !s.is_empty())
+    crate::split::split(v, b',')
+        .map(str::trim_ascii)
+        .filter(|s| !s.is_empty())
 }
 
 fn flag(v: &str) -> bool {

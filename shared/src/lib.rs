@@ -62,13 +62,13 @@ pub mod rules;
 pub mod schema;
 pub mod scroll;
 pub mod session;
-pub mod split;
 #[cfg(feature = "validate")]
 pub mod sign;
 #[cfg(feature = "validate")]
 pub mod signal;
 #[cfg(feature = "std")]
 pub mod sites;
+pub mod split;
 #[cfg(feature = "validate")]
 pub mod stitch;
 #[cfg(feature = "validate")]

@@ -125,9 +125,9 @@ pub fn bind_for_tests() {
     // Once per page: the closure lives as long as the page (it is forgotten).
     static BOUND: std::sync::Once = std::sync::Once::new();
     BOUND.call_once(|| {
-        let on = wasm_bindgen::closure::Closure::<dyn Fn(u32, String)>::new(
-            |op, texts: String| on(op, &texts),
-        );
+        let on = wasm_bindgen::closure::Closure::<dyn Fn(u32, String)>::new(|op, texts: String| {
+            on(op, &texts)
+        });
         bind(&on);
         on.forget();
     });

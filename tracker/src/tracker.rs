@@ -14,7 +14,7 @@ use touchline_shared::delivery::{self, backoff_ms, outcome, Outcome};
 use touchline_shared::engagement::Dwell;
 use touchline_shared::json::{parse_i64, push_u64, write_event, Envelope, Obj};
 use touchline_shared::limits::{MAX_ID_LEN, MAX_TEXT_LEN, MAX_URL_LEN};
-use touchline_shared::normalize::{hex, normalize_email, normalize_phone};
+use touchline_shared::normalize::{normalize_email, normalize_phone};
 use touchline_shared::pricing::{record_pricing_view, record_product_view};
 use touchline_shared::scroll::{depth_pct, milestones, ScrollDepth};
 use touchline_shared::session::Session;
@@ -282,7 +282,12 @@ impl Tracker {
         self.started = true;
         self.site_id = site;
         let mut config = Config::default();
-        for p in self.texts.get(self.base + 3..).unwrap_or_default().chunks(2) {
+        for p in self
+            .texts
+            .get(self.base + 3..)
+            .unwrap_or_default()
+            .chunks(2)
+        {
             config.set(&p[0], p.get(1).map_or("", String::as_str));
         }
         self.config = config;
@@ -372,24 +377,22 @@ impl Tracker {
         z ^ (z >> 31)
     }
 
-    fn random_bytes<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
+    /// A prefix followed by `bytes` random bytes in lowercase hex (ids, and
+    /// reference tokens as `reference::token_from_bytes` writes them).
+    fn random_id(&mut self, prefix: &str, bytes: usize) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::from(prefix);
         let mut r = 0;
-        for (i, b) in out.iter_mut().enumerate() {
+        for i in 0..bytes {
             if i % 8 == 0 {
                 r = self.next_random();
             }
-            // Little-endian, as `to_le_bytes` would give them.
-            *b = r as u8;
+            // Little-endian bytes of each random word.
+            let b = r as u8;
+            s.push(HEX[(b >> 4) as usize] as char);
+            s.push(HEX[(b & 15) as usize] as char);
             r >>= 8;
         }
-        out
-    }
-
-    /// A prefix followed by `N` random bytes in hex (ids).
-    fn random_id<const N: usize>(&mut self, prefix: &str) -> String {
-        let mut s = String::from(prefix);
-        s.push_str(&hex(&self.random_bytes::<N>()));
         s
     }
 
@@ -405,7 +408,7 @@ impl Tracker {
         self.allowed = true;
         let mut v = self.get(KEY_VISITOR);
         if !valid_id(&v) {
-            v = self.random_id::<16>("v");
+            v = self.random_id("v", 16);
             self.set(KEY_VISITOR, v.clone());
         }
         self.visitor_id = v;
@@ -651,7 +654,7 @@ impl Tracker {
         if !walink::is_chat(self.arg(1), self.arg(2)) || !self.allowed {
             return;
         }
-        let token = reference::token_from_bytes(&self.random_bytes());
+        let token = self.random_id(reference::TOKEN_PREFIX, reference::TOKEN_BYTES);
         self.effect(&["l", &walink::decorate_text(self.arg(3), &token)]);
         let target = truncate(self.arg(0).to_owned(), MAX_URL_LEN);
         self.track(data("whatsapp_click", |o| {
@@ -729,7 +732,7 @@ impl Tracker {
     fn session_id(&mut self) -> String {
         let now = self.now();
         let prev = Session::parse(&self.get(KEY_SESSION));
-        let session = Session::touch(prev, now, || self.random_id::<8>("s"));
+        let session = Session::touch(prev, now, || self.random_id("s", 8));
         self.set(KEY_SESSION, session.store());
         session.id
     }
@@ -761,7 +764,7 @@ impl Tracker {
         // Only a page view carries the referrer.
         let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
             .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && has(r, b':'));
-        let event_id = self.random_id::<8>("e");
+        let event_id = self.random_id("e", 8);
         let url = truncate(self.page.url.clone(), MAX_URL_LEN);
         let envelope = Envelope {
             schema: SCHEMA_VERSION,

@@ -588,7 +588,10 @@ fn a_whatsapp_click_carries_a_token_in_the_prefilled_text() {
         .expect("reference");
     // The event names the link as the page wrote it; the token goes beside it.
     let original = "https://wa.me/919800000000?text=Is%20COD%20available%3F";
-    assert_eq!(get(&click, "data.target").as_string().as_deref(), Some(original));
+    assert_eq!(
+        get(&click, "data.target").as_string().as_deref(),
+        Some(original)
+    );
     let text = js_sys::decode_uri_component(href.split("text=").nth(1).expect("text"))
         .expect("decode")
         .as_string()
@@ -605,7 +608,10 @@ fn a_whatsapp_click_carries_a_token_in_the_prefilled_text() {
     assert_eq!(reference::find_tokens(&text2).len(), 1);
     let clicks = of_kind(&sent(), "whatsapp_click");
     let second = clicks.last().expect("the second click");
-    assert_eq!(get(second, "data.target").as_string().as_deref(), Some(original));
+    assert_eq!(
+        get(second, "data.target").as_string().as_deref(),
+        Some(original)
+    );
     assert_ne!(get(second, "data.reference").as_string(), Some(token));
     stop();
 }
@@ -920,7 +926,10 @@ fn a_long_session_keeps_the_wasm_memory_flat() {
     let session = |n: usize| {
         for i in 0..n {
             let sku = JsValue::from_str(["kurta", "saree", "dupatta"][i % 3]);
-            command("product".into(), obj(&[("sku", sku), ("price", 1299.into())]));
+            command(
+                "product".into(),
+                obj(&[("sku", sku), ("price", 1299.into())]),
+            );
             command("search".into(), "silk saree".into());
             let url = ["?p=1", "?p=2"][i % 2];
             history
