@@ -1,7 +1,7 @@
 // The wasm's JS glue as pages get it, written by hand: the same calls as the
 // glue wasm-bindgen generates for this crate (tracker/pkg/touchline_tracker.js,
 // which the wasm-bindgen tests still use), cut to what the tracker needs:
-// strings in and out, numbers read one by one, five imports.
+// strings in and out, numbers read one by one, six imports.
 // About 1.2 KB brotli less than the generated glue, which also carries
 // initSync, Response/MIME fallbacks, Safari decoder resets and a
 // FinalizationRegistry (the core lives as long as the page).
@@ -9,7 +9,7 @@
 // The wasm's ABI is wasm-bindgen's: `scripts/check-glue.mjs` (run by
 // scripts/build-tracker.sh) compares the generated glue with the fingerprint
 // this file was written against and stops the build when it changes.
-import { bind, boot, effects, load, num } from './src/shell.js';
+import { bind, boot, effects, load, num, save } from './src/shell.js';
 
 var wasm;
 var encoder = new TextEncoder();
@@ -44,19 +44,21 @@ var imports = {
   a: {
     // boot(opts)
     $0: function (p, l) { boot(text(p, l)); },
+    // save(key, value)
+    $1: function (p, l, q, m) { save(text(p, l), text(q, m)); },
     // effects(out)
-    $1: function (p, l) { effects(text(p, l)); },
+    $2: function (p, l) { effects(text(p, l)); },
     // num(i) -> f64
-    $2: function (i) { return num(i >>> 0); },
+    $3: function (i) { return num(i >>> 0); },
     // load(key) -> String, written to `ret` as (ptr, len)
-    $3: function (ret, p, l) {
+    $4: function (ret, p, l) {
       var s = pass(load(text(p, l)));
       var view = new DataView(wasm.memory.buffer);
       view.setInt32(ret + 4, s[1], true);
       view.setInt32(ret, s[0], true);
     },
     // wasm-bindgen's externref table, set up at start
-    $4: function () {
+    $5: function () {
       var table = wasm.__wbindgen_externrefs;
       table.set(0, undefined);
       table.set(1024, undefined);

@@ -4,9 +4,9 @@
 //! The shell listens to the page (scroll, visibility, focus, activity,
 //! clicks, submits, history, lifecycle, checkout sections) and reports what
 //! happened to [`Tracker::on`]; the core asks `touchline-shared` what that
-//! means and answers with a compact list of effects (store, send, set a
-//! timer, measure next frame, observe sections, decorate a link, hash a
-//! value) that the shell performs. Every shell entry is guarded: the host page
+//! means, stores what it keeps through the shell (`load`/`save`), and answers
+//! with a compact list of effects (send, set a timer, measure next frame,
+//! observe sections, decorate a link, hash a value) that the shell performs. Every shell entry is guarded: the host page
 //! never sees an exception from us, so problems degrade to "not tracked".
 //!
 //! The wasm is `no_std` (with `alloc`): its panic handler is a trap, so no
@@ -51,6 +51,9 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 extern "C" {
     /// A localStorage value; empty when absent or storage is blocked.
     fn load(key: &str) -> String;
+    /// Stores a localStorage value (an empty one removes the key); nothing
+    /// when storage is blocked.
+    fn save(key: &str, value: &str);
     /// Tells the shell to start listening (`opts`: see [`start`]); the
     /// shell then reports to [`on`].
     fn boot(opts: &str);

@@ -1,8 +1,9 @@
 // Touchline's browser shell: the imperative half of the tracker.
 //
 // It listens to the page and reports what happened to the wasm core
-// (`on(op, texts, numbers)`), then performs the effects the core answers
-// with: store, send, set a timer, measure on the next frame, observe checkout
+// (`on(op, texts)`; the core reads the call's numbers with `num` and the
+// visitor's storage with `load`/`save`), then performs the effects the core
+// answers with: send, set a timer, measure on the next frame, observe checkout
 // sections, decorate a clicked link, hash an identify value. It decides
 // nothing itself. Every entry point is guarded: nothing here may throw into
 // the host page. Hand-written ES2017; esbuild minifies it into t.js.
@@ -82,9 +83,7 @@ function perform(effect) {
   try {
     var f = effect.split(SEP);
     var k = f[0];
-    if (k == 's') localStorage.setItem(f[1], f[2]);
-    else if (k == 'r') localStorage.removeItem(f[1]);
-    else if (k == 'p') send(+f[1], f[2] == '1', f[3]);
+    if (k == 'p') send(+f[1], f[2] == '1', f[3]);
     else if (k == 't') {
       clearTimeout(timers[f[1]]);
       if (+f[2] >= 0) timers[f[1]] = setTimeout(call, +f[2], 11, [f[1]]);
@@ -251,6 +250,14 @@ export function bind(f) {
 /** The core's answer to the call being made: the effects to perform. */
 export function effects(out) {
   answer = out;
+}
+
+/** Stores a localStorage value for the core (an empty one removes it). */
+export function save(key, value) {
+  try {
+    if (value) localStorage.setItem(key, value);
+    else localStorage.removeItem(key);
+  } catch (e) { /* blocked storage: not kept */ }
 }
 
 /** Number `i` of the call being made (NaN when there is none). */

@@ -123,8 +123,6 @@ pub struct Tracker {
     /// from the shell, see [`crate::num`]).
     texts: Vec<String>,
     base: usize,
-    /// Values stored during this call (the shell stores them after it).
-    written: Vec<(&'static str, String)>,
     /// Effects for the shell: records split by `\x1e`, fields by `\x1f`.
     out: String,
 }
@@ -159,16 +157,15 @@ fn number(n: u64) -> String {
 impl Tracker {
     /// One thing that happened on the page (`op`, see `src/shell.js`), with
     /// the page context and the operation's texts (joined by `\x1f`); its
-    /// numbers are read through [`crate::num`]. Returns the effects to
-    /// perform, in order: `s key value` (store), `r key` (remove), `p id
-    /// beacon body` (send), `t name ms` (timer; negative clears), `f`
-    /// (measure next frame), `o` (observe checkout sections), `l text` (the
-    /// clicked link's new prefilled text), `h kind value` (SHA-256 for
-    /// identify).
+    /// numbers are read through [`crate::num`], stored values through
+    /// [`crate::load`] and [`crate::save`] (at once). Returns the effects to
+    /// perform after the call, in order: `p id beacon body` (send), `t name
+    /// ms` (timer; negative clears), `f` (measure next frame), `o` (observe
+    /// checkout sections), `l text` (the clicked link's new prefilled text),
+    /// `h kind value` (SHA-256 for identify).
     pub(crate) fn on(&mut self, op: u32, texts: &str) -> String {
         self.texts = split(texts, 0x1f).map(str::to_owned).collect();
         self.base = if op < HIDDEN { CONTEXT } else { 0 };
-        self.written.clear();
         self.mix_entropy();
         if op == START {
             self.start();
@@ -325,22 +322,19 @@ impl Tracker {
         }
     }
 
-    /// A stored value, as this call has left it (empty when absent).
+    /// A stored value (empty when absent).
     fn get(&self, key: &str) -> String {
-        match self.written.iter().rev().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.clone(),
-            None => crate::load(key),
-        }
+        crate::load(key)
     }
 
-    fn set(&mut self, key: &'static str, value: String) {
-        self.effect(&["s", key, &value]);
-        self.written.push((key, value));
+    /// Stores a value at once (the shell's localStorage; an empty value
+    /// removes the key).
+    fn set(&mut self, key: &str, value: String) {
+        crate::save(key, &value);
     }
 
-    fn remove(&mut self, key: &'static str) {
-        self.effect(&["r", key]);
-        self.written.push((key, String::new()));
+    fn remove(&mut self, key: &str) {
+        crate::save(key, "");
     }
 
     fn timer(&mut self, name: &str, ms: f64) {
