@@ -3,7 +3,10 @@
 // module "./touchline_tracker_bg.js"; those names appear in both files and
 // the hex does not compress, so about 85 of them cost ~2 KB brotli. This
 // renames them to `$0`, `$1`, … (and the module to "a") consistently in the
-// wasm's import section and the glue's import object. Nothing else changes.
+// wasm's import section and the glue's import object. Functions the wasm
+// imports straight from a JS snippet (no conversion of their arguments)
+// come from a module named after a hash of the crate's path: that module is
+// renamed "b" (its functions keep their names). Nothing else changes.
 //   node scripts/shrink-imports.mjs tracker/pkg/touchline_tracker
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -22,6 +25,7 @@ const limits = () => { const flag = buf[p++]; uleb(); if (flag & 1) uleb(); };
 
 const parts = [buf.subarray(0, 8)];
 const renamed = new Map();
+const snippets = new Set();
 while (p < buf.length) {
   const id = buf[p];
   const start = p;
@@ -53,6 +57,9 @@ while (p < buf.length) {
       newMod = 'a';
       if (!renamed.has(field)) renamed.set(field, `$${renamed.size.toString(36)}`);
       newField = renamed.get(field);
+    } else if (mod.startsWith('./snippets/')) {
+      newMod = 'b';
+      snippets.add(mod);
     }
     entries.push(str(newMod), str(newField), desc);
   }
@@ -70,6 +77,12 @@ for (const [long, short] of [...renamed].sort((a, b) => b[0].length - a[0].lengt
 const quoted = JSON.stringify(MODULE);
 if (!js.includes(quoted)) throw new Error(`${quoted} not found in the glue`);
 js = js.split(quoted).join('"a"');
+// The snippet as a key of the import object (not in the `import` lines).
+for (const mod of snippets) {
+  const key = `${JSON.stringify(mod)}: import`;
+  if (!js.includes(key)) throw new Error(`${key} not found in the glue`);
+  js = js.split(key).join('"b": import');
+}
 
 writeFileSync(wasmPath, Buffer.concat(parts));
 writeFileSync(jsPath, js);

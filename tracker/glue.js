@@ -1,7 +1,7 @@
 // The wasm's JS glue as pages get it, written by hand: the same calls as the
 // glue wasm-bindgen generates for this crate (tracker/pkg/touchline_tracker.js,
 // which the wasm-bindgen tests still use), cut to what the tracker needs:
-// strings in and out, numbers read one by one, six imports.
+// strings in and out, numbers read one by one, eleven imports.
 // About 1.2 KB brotli less than the generated glue, which also carries
 // initSync, Response/MIME fallbacks, Safari decoder resets and a
 // FinalizationRegistry (the core lives as long as the page).
@@ -9,7 +9,7 @@
 // The wasm's ABI is wasm-bindgen's: `scripts/check-glue.mjs` (run by
 // scripts/build-tracker.sh) compares the generated glue with the fingerprint
 // this file was written against and stops the build when it changes.
-import { bind, boot, effects, load, num, save } from './src/shell.js';
+import { bind, boot, decorate, digest, load, num, observe, request, save, send, timer } from './src/shell.js';
 
 var wasm;
 var encoder = new TextEncoder();
@@ -44,21 +44,27 @@ var imports = {
   a: {
     // boot(opts)
     $0: function (p, l) { boot(text(p, l)); },
+    // timer(name, ms)
+    $1: function (p, l, ms) { timer(text(p, l), ms); },
     // save(key, value)
-    $1: function (p, l, q, m) { save(text(p, l), text(q, m)); },
-    // effects(out)
-    $2: function (p, l) { effects(text(p, l)); },
+    $2: function (p, l, q, m) { save(text(p, l), text(q, m)); },
+    // decorate(text)
+    $3: function (p, l) { decorate(text(p, l)); },
     // num(i) -> f64
-    $3: function (i) { return num(i >>> 0); },
+    $4: function (i) { return num(i >>> 0); },
     // load(key) -> String, written to `ret` as (ptr, len)
-    $4: function (ret, p, l) {
+    $5: function (ret, p, l) {
       var s = pass(load(text(p, l)));
       var view = new DataView(wasm.memory.buffer);
       view.setInt32(ret + 4, s[1], true);
       view.setInt32(ret, s[0], true);
     },
+    // digest(kind, value)
+    $6: function (p, l, q, m) { digest(text(p, l), text(q, m)); },
+    // send(id, beacon, body)
+    $7: function (id, beacon, p, l) { send(id >>> 0, beacon !== 0, text(p, l)); },
     // wasm-bindgen's externref table, set up at start
-    $5: function () {
+    $8: function () {
       var table = wasm.__wbindgen_externrefs;
       table.set(0, undefined);
       table.set(1024, undefined);
@@ -67,6 +73,8 @@ var imports = {
       table.set(1027, false);
     },
   },
+  // What the wasm imports from the shell as it is (no arguments).
+  b: { observe: observe, request: request },
 };
 
 /** Fetches and instantiates the wasm at `url`. */

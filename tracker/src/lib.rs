@@ -57,10 +57,19 @@ extern "C" {
     /// Tells the shell to start listening (`opts`: see [`start`]); the
     /// shell then reports to [`on`].
     fn boot(opts: &str);
-    /// Hands the shell the effects of the call to [`on`] being made (an
-    /// import rather than a return value: a returned `String` is shrunk
-    /// into a boxed slice first, about 180 bytes of wasm).
-    fn effects(out: &str);
+    /// Sends a batch body (`beacon`: with sendBeacon, the page is hiding);
+    /// its fate comes back as operation `SENT`.
+    fn send(id: u32, beacon: bool, body: &str);
+    /// Sets timer `name` to report `TIMER` after `ms` (negative: clears it).
+    fn timer(name: &str, ms: f64);
+    /// Reports `FRAME` with the scroll metrics on the next animation frame.
+    fn request();
+    /// Watches the page's checkout sections (`STEP` when one shows).
+    fn observe();
+    /// Writes this prefilled text into the link being clicked.
+    fn decorate(text: &str);
+    /// Reports `DIGEST` with the SHA-256 (hex) of an identify value.
+    fn digest(kind: &str, value: &str);
     /// Number `i` of the call to [`on`] being made (NaN when there is
     /// none): read from the shell rather than passed as a `&[f64]`, whose
     /// conversion costs the wasm about 400 bytes.
@@ -97,8 +106,8 @@ pub fn start(opts: &str) {
 static TRACKER: spin::Mutex<Option<Tracker>> = spin::Mutex::new(None);
 
 /// One thing that happened on the page, reported by the shell: see
-/// [`Tracker::on`]. The effects to perform go to the shell's `effects`
-/// (nothing while tracking is not started, or on a reentrant call).
+/// [`Tracker::on`] (nothing while tracking is not started, or on a
+/// reentrant call).
 #[wasm_bindgen]
 pub fn on(op: u32, texts: &str) {
     let Some(mut tracker) = TRACKER.try_lock() else {
@@ -108,7 +117,7 @@ pub fn on(op: u32, texts: &str) {
         *tracker = Some(Tracker::default());
     }
     if let Some(t) = tracker.as_mut() {
-        effects(&t.on(op, texts));
+        t.on(op, texts);
     }
 }
 

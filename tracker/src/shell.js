@@ -2,10 +2,10 @@
 //
 // It listens to the page and reports what happened to the wasm core
 // (`on(op, texts)`; the core reads the call's numbers with `num` and the
-// visitor's storage with `load`/`save`), then performs the effects the core
-// answers with: send, set a timer, measure on the next frame, observe checkout
-// sections, decorate a clicked link, hash an identify value. It decides
-// nothing itself. Every entry point is guarded: nothing here may throw into
+// visitor's storage with `load`/`save`), and does what the core asks for:
+// send, set a timer, measure on the next frame, observe checkout sections,
+// decorate a clicked link, hash an identify value. It decides nothing
+// itself. Every entry point is guarded: nothing here may throw into
 // the host page. Hand-written ES2017; esbuild minifies it into t.js.
 //
 // Operations (the numbers in tracker/src/tracker.rs): 0 start, 1 command,
@@ -16,7 +16,6 @@
 var w = window;
 var d = document;
 var on; // calls the wasm core (see bind)
-var answer; // the effects the core answered its last call with (see effects)
 var nums = []; // the numbers of the call being made (see num)
 var core; // a token while tracking runs: each boot gets a new one
 var endpoint;
@@ -48,7 +47,7 @@ function meta(name) {
   return attr(d.querySelector('meta[name="touchline:' + name + '"]'), 'content');
 }
 
-// Reports one operation with the page context; performs the effects.
+// Reports one operation with the page context.
 function call(op, texts, extra) {
   if (!core) return;
   try {
@@ -69,36 +68,29 @@ function call(op, texts, extra) {
       Date.now(), d.visibilityState != 'hidden', d.hasFocus(), r[0], r[1], r[2], r[3],
       parseFloat(product('price', 'price')),
     ].concat(extra || []);
-    answer = '';
     on(op, (markup ? [
       location.href, location.pathname, d.referrer, d.title,
       meta('page'), product('sku', 'sku'), product('product-name', 'name'), product('currency', 'currency'),
       meta('checkout-step'), location.hostname, host(d.referrer),
     ].map(text).concat(query.join('\x1c')) : []).concat((texts || []).map(text)).join(SEP));
-    answer.split('\x1e').forEach(perform);
   } catch (e) { /* never into the page */ }
 }
 
-function perform(effect) {
-  try {
-    var f = effect.split(SEP);
-    var k = f[0];
-    if (k == 'p') send(+f[1], f[2] == '1', f[3]);
-    else if (k == 't') {
-      clearTimeout(timers[f[1]]);
-      if (+f[2] >= 0) timers[f[1]] = setTimeout(call, +f[2], 11, [f[1]]);
-    } else if (k == 'f') request();
-    else if (k == 'o') observe();
-    else if (k == 'l') decorate(f[1]);
-    else if (k == 'h') digest(f[1], f[2]);
-  } catch (e) { /* a blocked storage or a missing API: not tracked */ }
+// What the core asks for during its call (the imports of tracker/src/lib.rs).
+// Each only starts something whose outcome comes back later as an
+// operation, and none may throw into the core.
+function guard(f) {
+  return function (a, b, c) {
+    try { f(a, b, c); } catch (e) { /* a blocked or missing API: not tracked */ }
+  };
 }
 
 // sendBeacon on hide (it survives unload); fetch keepalive otherwise or
 // when the browser refuses the beacon.
-function send(id, beacon, body) {
+export var send = guard(function (id, beacon, body) {
   try {
-    if (beacon && navigator.sendBeacon(endpoint, body)) return call(12, 0, [id, 1]);
+    // A beacon the browser took is reported after this call, not within it.
+    if (beacon && navigator.sendBeacon(endpoint, body)) return setTimeout(call, 0, 12, 0, [id, 1]);
   } catch (e) { /* fall back to fetch */ }
   // The outcome goes to the core that sent the body (not to a later one).
   var sender = core;
@@ -106,31 +98,36 @@ function send(id, beacon, body) {
   fetch(endpoint, { method: 'POST', body: body, keepalive: true }).then(
     function (res) { done(res.status); },
     function () { done(0); });
-}
+});
+
+export var timer = guard(function (name, ms) {
+  clearTimeout(timers[name]);
+  if (ms >= 0) timers[name] = setTimeout(call, ms, 11, [name]);
+});
 
 // The clicked link gets the core's prefilled text (with its reference); the
 // link as the page wrote it is kept for the next click's event.
-function decorate(text) {
+export var decorate = guard(function (text) {
   if (!hrefs.has(link)) hrefs.set(link, link.href);
   var u = new URL(link.href);
   u.search = u.search.slice(1).split('&').filter(function (p) { return p && !/^text=/.test(p); })
     .concat('text=' + encodeURIComponent(text)).join('&');
   link.setAttribute('href', u.href);
-}
+});
 
-function digest(kind, value) {
+export var digest = guard(function (kind, value) {
   var sender = core;
   crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)).then(function (buf) {
     var hex = '';
     new Uint8Array(buf).forEach(function (b) { hex += (b + 256).toString(16).slice(1); });
     if (core == sender) call(13, [kind, hex]);
   }, function () { /* no Web Crypto: not tracked */ });
-}
+});
 
 // Metrics are read at most once per animation frame.
-function request() {
+export var request = guard(function () {
   if (!frame) frame = requestAnimationFrame(measure);
-}
+});
 
 function metrics(op) {
   var names = [];
@@ -152,7 +149,7 @@ function measure() {
 }
 
 // Checkout sections count when they are shown (forms when submitted).
-function observe() {
+export var observe = guard(function () {
   if (observer) observer.disconnect();
   observer = 0;
   var sections = [].filter.call(d.querySelectorAll('[' + ATTR + 'step]'), function (el) {
@@ -165,7 +162,7 @@ function observe() {
     });
   });
   sections.forEach(function (el) { observer.observe(el); });
-}
+});
 
 function activity() {
   var t = Date.now();
@@ -245,11 +242,6 @@ function listen() {
 /** Gives the shell the function that calls the core's `on` (the glue does). */
 export function bind(f) {
   on = f;
-}
-
-/** The core's answer to the call being made: the effects to perform. */
-export function effects(out) {
-  answer = out;
 }
 
 /** Stores a localStorage value for the core (an empty one removes it). */

@@ -123,8 +123,6 @@ pub struct Tracker {
     /// from the shell, see [`crate::num`]).
     texts: Vec<String>,
     base: usize,
-    /// Effects for the shell: records split by `\x1e`, fields by `\x1f`.
-    out: String,
 }
 
 fn valid_id(v: &str) -> bool {
@@ -158,12 +156,12 @@ impl Tracker {
     /// One thing that happened on the page (`op`, see `src/shell.js`), with
     /// the page context and the operation's texts (joined by `\x1f`); its
     /// numbers are read through [`crate::num`], stored values through
-    /// [`crate::load`] and [`crate::save`] (at once). Returns the effects to
-    /// perform after the call, in order: `p id beacon body` (send), `t name
-    /// ms` (timer; negative clears), `f` (measure next frame), `o` (observe
-    /// checkout sections), `l text` (the clicked link's new prefilled text),
-    /// `h kind value` (SHA-256 for identify).
-    pub(crate) fn on(&mut self, op: u32, texts: &str) -> String {
+    /// [`crate::load`] and [`crate::save`]. What the shell is to do it is
+    /// told at once, through the other imports of `src/lib.rs` (send, set a
+    /// timer, measure next frame, observe checkout sections, decorate the
+    /// clicked link, hash an identify value): each only starts something
+    /// whose outcome comes back as a later operation, never within this call.
+    pub(crate) fn on(&mut self, op: u32, texts: &str) {
         self.texts = split(texts, 0x1f).map(str::to_owned).collect();
         self.base = if op < HIDDEN { CONTEXT } else { 0 };
         self.mix_entropy();
@@ -172,7 +170,6 @@ impl Tracker {
         } else if self.started {
             self.dispatch(op);
         }
-        core::mem::take(&mut self.out)
     }
 }
 
@@ -233,7 +230,7 @@ impl Tracker {
             FRAME => {
                 if self.scan_sections && self.allowed {
                     self.scan_sections = false;
-                    self.effect(&["o"]);
+                    crate::observe();
                 }
                 self.measure();
             }
@@ -308,19 +305,7 @@ impl Tracker {
         }
     }
 
-    // ---- storage, timers, effects, randomness
-
-    fn effect(&mut self, fields: &[&str]) {
-        if !self.out.is_empty() {
-            self.out.push('\x1e');
-        }
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                self.out.push('\x1f');
-            }
-            self.out.push_str(f);
-        }
-    }
+    // ---- storage, timers, randomness
 
     /// A stored value (empty when absent).
     fn get(&self, key: &str) -> String {
@@ -338,7 +323,7 @@ impl Tracker {
     }
 
     fn timer(&mut self, name: &str, ms: f64) {
-        self.effect(&["t", name, &number(ms as u64)]);
+        crate::timer(name, ms);
     }
 
     fn clear_timer(&mut self, name: &str) {
@@ -347,7 +332,7 @@ impl Tracker {
             _ => core::mem::take(&mut self.retry_timer),
         };
         if set {
-            self.effect(&["t", name, "-1"]);
+            crate::timer(name, -1.0);
         }
     }
 
@@ -506,10 +491,10 @@ impl Tracker {
             return;
         }
         if let Some(e) = normalize_email(email) {
-            self.effect(&["h", "e", &e]);
+            crate::digest("e", &e);
         }
         if let Some(p) = normalize_phone(phone, self.config.phone_country.as_deref()) {
-            self.effect(&["h", "p", &p]);
+            crate::digest("p", &p);
         }
     }
 
@@ -585,7 +570,7 @@ impl Tracker {
         // Sections are looked for on the next frame: a single-page app
         // renders the new route after it has pushed its URL.
         self.scan_sections = true;
-        self.effect(&["f"]);
+        crate::request();
     }
 
     /// Reports what is left of the page view (engaged time, final depth).
@@ -649,7 +634,7 @@ impl Tracker {
             return;
         }
         let token = self.random_id(reference::TOKEN_PREFIX, reference::TOKEN_BYTES);
-        self.effect(&["l", &walink::decorate_text(self.arg(3), &token)]);
+        crate::decorate(&walink::decorate_text(self.arg(3), &token));
         let target = truncate(self.arg(0).to_owned(), MAX_URL_LEN);
         self.track(data("whatsapp_click", |o| {
             o.str("target", &target);
@@ -815,8 +800,7 @@ impl Tracker {
             let id = self.next_body;
             self.next_body = id.wrapping_add(1);
             self.in_flight[id as usize % MAX_IN_FLIGHT] = Some((id, group));
-            let beacon = if on_hide { "1" } else { "0" };
-            self.effect(&["p", &number(id as u64), beacon, &body]);
+            crate::send(id, on_hide, &body);
         });
     }
 
