@@ -1,7 +1,7 @@
 // The wasm's JS glue as pages get it, written by hand: the same calls as the
 // glue wasm-bindgen generates for this crate (tracker/pkg/touchline_tracker.js,
 // which the wasm-bindgen tests still use), cut to what the tracker needs:
-// strings in and out, numbers read one by one, eleven imports.
+// strings in and out, numbers read one by one, ten imports.
 // About 1.2 KB brotli less than the generated glue, which also carries
 // initSync, Response/MIME fallbacks, Safari decoder resets and a
 // FinalizationRegistry (the core lives as long as the page).
@@ -42,29 +42,27 @@ bind(on);
 
 var imports = {
   a: {
-    // boot(opts)
-    $0: function (p, l) { boot(text(p, l)); },
     // timer(name, ms)
-    $1: function (p, l, ms) { timer(text(p, l), ms); },
+    $0: function (p, l, ms) { timer(text(p, l), ms); },
     // save(key, value)
-    $2: function (p, l, q, m) { save(text(p, l), text(q, m)); },
+    $1: function (p, l, q, m) { save(text(p, l), text(q, m)); },
     // decorate(text)
-    $3: function (p, l) { decorate(text(p, l)); },
+    $2: function (p, l) { decorate(text(p, l)); },
     // num(i) -> f64
-    $4: function (i) { return num(i >>> 0); },
+    $3: function (i) { return num(i >>> 0); },
     // load(key) -> String, written to `ret` as (ptr, len)
-    $5: function (ret, p, l) {
+    $4: function (ret, p, l) {
       var s = pass(load(text(p, l)));
       var view = new DataView(wasm.memory.buffer);
       view.setInt32(ret + 4, s[1], true);
       view.setInt32(ret, s[0], true);
     },
     // digest(kind, value)
-    $6: function (p, l, q, m) { digest(text(p, l), text(q, m)); },
+    $5: function (p, l, q, m) { digest(text(p, l), text(q, m)); },
     // send(id, beacon, body)
-    $7: function (id, beacon, p, l) { send(id >>> 0, beacon !== 0, text(p, l)); },
+    $6: function (id, beacon, p, l) { send(id >>> 0, beacon !== 0, text(p, l)); },
     // wasm-bindgen's externref table, set up at start
-    $8: function () {
+    $7: function () {
       var table = wasm.__wbindgen_externrefs;
       table.set(0, undefined);
       table.set(1024, undefined);
@@ -88,8 +86,6 @@ export default function init(url) {
     });
 }
 
-/** Starts tracking (`opts` as the loader joins them). */
-export function start(opts) {
-  var s = pass(opts);
-  wasm.start(s[0], s[1]);
-}
+/** Starts tracking (`opts` as the loader joins them): the shell boots and
+ * reports to the core (the wasm has no `start` of its own on pages). */
+export { boot as start };

@@ -117,7 +117,9 @@ pub fn store_queue(queue: &[String]) -> String {
 /// Reads the stored queue back; lines that are not JSON objects are dropped.
 pub fn load_queue(stored: &str) -> Vec<String> {
     crate::split::split(stored, b'\n')
-        .filter(|l| l.starts_with('{') && l.ends_with('}'))
+        // `&str` patterns: a `char` one brings its UTF-8 encoder into the
+        // wasm tracker.
+        .filter(|l| l.starts_with("{") && l.ends_with("}"))
         .map(str::to_owned)
         .collect()
 }

@@ -14,8 +14,8 @@ pub fn normalize_email(raw: &str) -> Option<String> {
     let (local, domain) = split_once(&e, b'@')?;
     let ok = !local.is_empty()
         && has(domain, b'.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
+        && !domain.starts_with(".")
+        && !domain.ends_with(".")
         && !has(domain, b'@')
         && e.len() <= 254
         && !has_space_or_control(&e);
@@ -46,7 +46,9 @@ pub(crate) fn skip_leading(s: &str, c: u8) -> &str {
 /// result outside 8..=15 digits, is not a phone number.
 pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
     let raw = raw.trim_ascii();
-    let (intl, rest) = match raw.strip_prefix('+') {
+    // `&str` patterns here: a `char` one brings its UTF-8 encoder into the
+    // wasm tracker.
+    let (intl, rest) = match raw.strip_prefix("+") {
         Some(r) => (true, r),
         None => (false, raw),
     };
@@ -78,7 +80,7 @@ pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
             None => digits,
         }
     };
-    ((8..=15).contains(&e164.len()) && !e164.starts_with('0')).then_some(e164)
+    ((8..=15).contains(&e164.len()) && !e164.starts_with("0")).then_some(e164)
 }
 
 /// Lowercase hex of bytes (for digests).

@@ -56,6 +56,7 @@ extern "C" {
     fn save(key: &str, value: &str);
     /// Tells the shell to start listening (`opts`: see [`start`]); the
     /// shell then reports to [`on`].
+    #[cfg(feature = "std")]
     fn boot(opts: &str);
     /// Sends a batch body (`beacon`: with sendBeacon, the page is hiding);
     /// its fate comes back as operation `SENT`.
@@ -89,11 +90,14 @@ extern "C" {
     pub fn stop();
 }
 
-/// Starts tracking on this page; called once by the loader (`t.js`).
+/// Starts tracking on this page, as the loader (`t.js`) does through
+/// `glue.js`, which hands `opts` to the shell's `boot` without a trip
+/// through the wasm (so pages get neither this export nor its import).
 ///
 /// `opts` is `endpoint`, `site` and then `data-*` option names and values
 /// of the script tag, joined by `\x1f`. Does nothing when tracking already
 /// runs or without a site id.
+#[cfg(feature = "std")]
 #[wasm_bindgen]
 pub fn start(opts: &str) {
     boot(opts);
