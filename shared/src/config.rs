@@ -98,26 +98,31 @@ impl Config {
     /// The checkout step of the page at `path`, by URL: the first
     /// `step=pattern` whose pattern matches and whose step makes a slug.
     pub fn checkout_step_of(&self, path: &str) -> Option<String> {
-        items(&self.checkout).find_map(|r| {
-            let (step, pattern) = crate::split::split_once(r, b'=')?;
-            if pattern.is_empty() || !glob(pattern, path) {
-                return None;
+        for r in items(&self.checkout) {
+            match crate::split::split_once(r, b'=') {
+                Some((step, pattern)) if !pattern.is_empty() && glob(pattern, path) => {
+                    if let Some(step) = slug(step) {
+                        return Some(step);
+                    }
+                }
+                _ => {}
             }
-            slug(step)
-        })
+        }
+        None
     }
 
     /// The site-search query among a URL's decoded query `pairs`, if any
     /// (trimmed, control characters removed, cut to the text limit).
     pub fn search_query<'a>(
         &self,
-        mut pairs: impl Iterator<Item = (&'a str, &'a str)>,
+        pairs: impl Iterator<Item = (&'a str, &'a str)>,
     ) -> Option<String> {
-        pairs
-            .find(|(k, v)| {
-                items(&self.search_params).any(|p| p == *k) && !v.trim_ascii().is_empty()
-            })
-            .map(|(_, v)| clean_text(v, MAX_TEXT_LEN))
+        for (k, v) in pairs {
+            if items(&self.search_params).any(|p| p == k) && !v.trim_ascii().is_empty() {
+                return Some(clean_text(v, MAX_TEXT_LEN));
+            }
+        }
+        None
     }
 }
 

@@ -116,12 +116,15 @@ pub fn store_queue(queue: &[String]) -> String {
 
 /// Reads the stored queue back; lines that are not JSON objects are dropped.
 pub fn load_queue(stored: &str) -> Vec<String> {
-    crate::split::split(stored, b'\n')
+    let mut queue = Vec::new();
+    for l in crate::split::split(stored, b'\n') {
         // `&str` patterns: a `char` one brings its UTF-8 encoder into the
         // wasm tracker.
-        .filter(|l| l.starts_with("{") && l.ends_with("}"))
-        .map(str::to_owned)
-        .collect()
+        if l.starts_with("{") && l.ends_with("}") {
+            queue.push(l.to_owned());
+        }
+    }
+    queue
 }
 
 #[cfg(test)]

@@ -19,10 +19,15 @@ pub const MAX_SESSION_PRODUCTS: usize = 20;
 /// view included. Unreadable entries are dropped; entries from the future
 /// (clock changes) are kept, as they still happened within the window.
 pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
-    let mut times: Vec<i64> = split(stored, b',')
-        .filter_map(crate::json::parse_i64)
-        .filter(|t| now - *t < PRICING_WINDOW_MS)
-        .collect();
+    // Loops rather than iterator adapters: each adapter is more code in the
+    // wasm tracker.
+    let mut times = Vec::new();
+    for t in split(stored, b',') {
+        match crate::json::parse_i64(t) {
+            Some(t) if now - t < PRICING_WINDOW_MS => times.push(t),
+            _ => {}
+        }
+    }
     times.push(now);
     // The oldest are forgotten (a slice, not `drain`: less code in the wasm).
     let times = &times[times.len().saturating_sub(MAX_PRICING_VIEWS)..];
@@ -42,11 +47,14 @@ pub fn record_pricing_view(stored: &str, now: i64) -> (String, u32) {
 pub fn record_product_view(stored: &str, session: &str, sku: &str) -> (String, u32) {
     let mut parts = split(stored, b'|');
     let same = parts.next() == Some(session);
-    let mut skus: Vec<&str> = if same {
-        parts.filter(|s| !s.is_empty()).collect()
-    } else {
-        Vec::new()
-    };
+    let mut skus: Vec<&str> = Vec::new();
+    if same {
+        for s in parts {
+            if !s.is_empty() {
+                skus.push(s);
+            }
+        }
+    }
     // `|` separates the list, so a sku's own `|` becomes `/` (by splitting:
     // `str::replace` brings a substring searcher into the wasm tracker).
     let mut clean = String::with_capacity(sku.len());

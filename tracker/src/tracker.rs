@@ -162,7 +162,10 @@ impl Tracker {
     /// clicked link, hash an identify value): each only starts something
     /// whose outcome comes back as a later operation, never within this call.
     pub(crate) fn on(&mut self, op: u32, texts: &str) {
-        self.texts = split(texts, 0x1f).map(str::to_owned).collect();
+        self.texts.clear();
+        for t in split(texts, 0x1f) {
+            self.texts.push(t.to_owned());
+        }
         self.base = if op < HIDDEN { CONTEXT } else { 0 };
         self.mix_entropy();
         if op == START {

@@ -16,7 +16,10 @@ pub const KEY_DROPPED: &str = "tl_qd";
 /// in order (a callback rather than a list of pairs: about 270 bytes less
 /// wasm).
 pub fn bodies(events: &[String], sent_at: f64, mut send: impl FnMut(String, Vec<String>)) {
-    let sizes: Vec<usize> = events.iter().map(String::len).collect();
+    let mut sizes = Vec::new();
+    for e in events {
+        sizes.push(e.len());
+    }
     delivery::pack(&sizes, |r| {
         let group = events.get(r).unwrap_or_default().to_vec();
         send(batch_body(sent_at as i64, &group), group);
