@@ -72,19 +72,15 @@ impl Attribution {
 
     /// True when the URL carried any campaign parameter or click id.
     pub fn has_campaign(&self) -> bool {
-        [
-            &self.utm_source,
-            &self.utm_medium,
-            &self.utm_campaign,
-            &self.utm_term,
-            &self.utm_content,
-            &self.gclid,
-            &self.fbclid,
-            &self.ctwa_clid,
-            &self.igshid,
-        ]
-        .iter()
-        .any(|v| v.is_some())
+        self.utm_source.is_some()
+            || self.utm_medium.is_some()
+            || self.utm_campaign.is_some()
+            || self.utm_term.is_some()
+            || self.utm_content.is_some()
+            || self.gclid.is_some()
+            || self.fbclid.is_some()
+            || self.ctwa_clid.is_some()
+            || self.igshid.is_some()
     }
 
     /// Reads attribution from a page URL and its referrer.
@@ -182,7 +178,14 @@ fn classify_host(host: &str) -> ReferrerClass {
     if EMAIL.contains(&host) {
         return Email;
     }
-    let has = |label: &str| crate::split::split(host, b'.').any(|l| l == label);
+    let has = |label: &str| {
+        for l in crate::split::split(host, b'.') {
+            if l == label {
+                return true;
+            }
+        }
+        false
+    };
     if has("instagram") {
         Instagram
     } else if has("facebook") || host == "fb.com" || host == "m.me" {

@@ -12,7 +12,7 @@ pub fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(s);
     core::iter::from_fn(move || {
         let r = rest?;
-        match r.bytes().position(|b| b == sep) {
+        match find(r, sep) {
             Some(i) => {
                 rest = r.get(i + 1..);
                 r.get(..i)
@@ -28,13 +28,26 @@ pub fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
 /// `s` cut at the first `sep` (an ASCII byte), without it, as
 /// `s.split_once(sep as char)` gives it.
 pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|b| b == sep)?;
+    let i = find(s, sep)?;
     Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
 /// True when `s` holds the ASCII byte `b`.
 pub fn has(s: &str, b: u8) -> bool {
-    s.bytes().any(|c| c == b)
+    find(s, b).is_some()
+}
+
+/// Where the first `b` is in `s` (a plain loop: `position` is more code).
+fn find(s: &str, b: u8) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]

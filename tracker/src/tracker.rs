@@ -189,9 +189,14 @@ impl Tracker {
 
     /// The page's decoded query `(key, value)` pairs.
     fn query(&self) -> impl Iterator<Item = (&str, &str)> {
-        split(self.s(S_QUERY), 0x1c)
-            .filter(|p| !p.is_empty())
-            .map(|p| split_once(p, 0x1d).unwrap_or((p, "")))
+        // One closure rather than `filter` and `map`: less wasm.
+        let mut pairs = split(self.s(S_QUERY), 0x1c);
+        core::iter::from_fn(move || loop {
+            let p = pairs.next()?;
+            if !p.is_empty() {
+                return Some(split_once(p, 0x1d).unwrap_or((p, "")));
+            }
+        })
     }
 
     #[inline(never)]
@@ -677,14 +682,14 @@ impl Tracker {
     /// scrollTop, clientHeight, scrollHeight of each marked container that
     /// scrolled, whose names are the texts. Announces new milestones.
     fn measure(&mut self) {
-        let names = self.texts.get(self.base..).unwrap_or_default().to_vec();
+        let containers = self.texts.len().saturating_sub(self.base);
         // The document (named "", once it has loaded), then each marked
         // container.
-        for i in 0..=names.len() {
+        for i in 0..=containers {
             let name = match i {
                 0 if self.n(N_OP + 3) == 1.0 => String::new(),
                 0 => continue,
-                _ => match names.get(i - 1).and_then(|n| slug(n)) {
+                _ => match slug(self.arg(i - 1)) {
                     Some(n) => n,
                     None => continue,
                 },
@@ -692,10 +697,14 @@ impl Tracker {
             let at = if i == 0 { N_OP } else { N_OP + 1 + 3 * i };
             let pct = depth_pct(self.n(at), self.n(at + 1), self.n(at + 2));
             let depths = &mut self.page.depths;
-            if !depths.iter().any(|(c, _)| *c == name) {
+            let mut k = 0;
+            while k < depths.len() && depths[k].0 != name {
+                k += 1;
+            }
+            if k == depths.len() {
                 depths.push((name.clone(), ScrollDepth::default()));
             }
-            let Some((_, depth)) = depths.iter_mut().find(|(c, _)| *c == name) else {
+            let Some((_, depth)) = depths.get_mut(k) else {
                 continue;
             };
             let news = depth.observe(pct);
