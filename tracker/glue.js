@@ -42,8 +42,8 @@ bind(on);
 
 var imports = {
   a: {
-    // timer(name, ms)
-    $0: function (p, l, ms) { timer(text(p, l), ms); },
+    // timer(id, ms)
+    $0: function (id, ms) { timer(id >>> 0, ms); },
     // save(key, value)
     $1: function (p, l, q, m) { save(text(p, l), text(q, m)); },
     // decorate(text)

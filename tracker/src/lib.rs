@@ -61,8 +61,8 @@ extern "C" {
     /// Sends a batch body (`beacon`: with sendBeacon, the page is hiding);
     /// its fate comes back as operation `SENT`.
     fn send(id: u32, beacon: bool, body: &str);
-    /// Sets timer `name` to report `TIMER` after `ms` (negative: clears it).
-    fn timer(name: &str, ms: f64);
+    /// Sets timer `id` to report `TIMER` after `ms` (negative: clears it).
+    fn timer(id: u32, ms: f64);
     /// Reports `FRAME` with the scroll metrics on the next animation frame.
     fn request();
     /// Watches the page's checkout sections (`STEP` when one shows).

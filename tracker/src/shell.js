@@ -100,9 +100,9 @@ export var send = guard(function (id, beacon, body) {
     function () { done(0); });
 });
 
-export var timer = guard(function (name, ms) {
-  clearTimeout(timers[name]);
-  if (ms >= 0) timers[name] = setTimeout(call, ms, 11, [name]);
+export var timer = guard(function (id, ms) {
+  clearTimeout(timers[id]);
+  if (ms >= 0) timers[id] = setTimeout(call, ms, 11, 0, [id]);
 });
 
 // The clicked link gets the core's prefilled text (with its reference); the

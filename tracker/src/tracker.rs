@@ -58,6 +58,11 @@ const SENT: u32 = 12;
 const DIGEST: u32 = 13;
 const ONLINE: u32 = 14;
 
+// The timers (`crate::timer`; `TIMER` reports the id as its number).
+const T_FLUSH: u32 = 0;
+const T_RETRY: u32 = 1;
+const T_HEARTBEAT: u32 = 2;
+
 // The page context, which only the operations that may begin a page view
 // carry (START to SHOWN): location.href, location.pathname,
 // document.referrer, document.title, the page's markup (touchline:page, the
@@ -247,25 +252,25 @@ impl Tracker {
                 let step = self.arg(0).to_owned();
                 self.checkout_step(&step);
             }
-            TIMER => match self.arg(0) {
-                "f" => {
+            TIMER => match self.n(N_OP) as u32 {
+                T_FLUSH => {
                     self.flush_timer = false;
                     self.flush(false);
                 }
-                "r" => {
+                T_RETRY => {
                     self.retry_timer = false;
                     self.flush(false);
                 }
                 _ => {
                     self.report_engagement();
-                    self.timer("h", self.config.heartbeat_ms);
+                    self.timer(T_HEARTBEAT, self.config.heartbeat_ms);
                 }
             },
             SENT => self.sent(),
             DIGEST => self.digested(),
             // Back online: send the retry queue now rather than after the backoff.
             ONLINE => {
-                self.clear_timer("r");
+                self.clear_timer(T_RETRY);
                 self.attempt = 0;
                 self.flush(false);
             }
@@ -306,7 +311,7 @@ impl Tracker {
         if privacy.allowed() {
             self.allow();
         }
-        self.timer("h", self.config.heartbeat_ms);
+        self.timer(T_HEARTBEAT, self.config.heartbeat_ms);
         self.begin_page(false);
         if self.queued() {
             self.schedule_flush();
@@ -330,17 +335,17 @@ impl Tracker {
         crate::save(key, "");
     }
 
-    fn timer(&mut self, name: &str, ms: f64) {
-        crate::timer(name, ms);
+    fn timer(&mut self, id: u32, ms: f64) {
+        crate::timer(id, ms);
     }
 
-    fn clear_timer(&mut self, name: &str) {
-        let set = match name {
-            "f" => core::mem::take(&mut self.flush_timer),
+    fn clear_timer(&mut self, id: u32) {
+        let set = match id {
+            T_FLUSH => core::mem::take(&mut self.flush_timer),
             _ => core::mem::take(&mut self.retry_timer),
         };
         if set {
-            crate::timer(name, -1.0);
+            crate::timer(id, -1.0);
         }
     }
 
@@ -455,8 +460,8 @@ impl Tracker {
                 self.record_consent(false);
                 self.allowed = false;
                 self.pending.clear();
-                self.clear_timer("f");
-                self.clear_timer("r");
+                self.clear_timer(T_FLUSH);
+                self.clear_timer(T_RETRY);
                 for key in [
                     KEY_VISITOR,
                     KEY_SESSION,
@@ -780,7 +785,7 @@ impl Tracker {
     fn schedule_flush(&mut self) {
         if !self.flush_timer {
             self.flush_timer = true;
-            self.timer("f", FLUSH_DELAY_MS);
+            self.timer(T_FLUSH, FLUSH_DELAY_MS);
         }
     }
 
@@ -791,7 +796,7 @@ impl Tracker {
     /// Sends everything pending (and, when the page is live and no retry is
     /// waiting, the retry queue first); `on_hide` asks for sendBeacon.
     fn flush(&mut self, on_hide: bool) {
-        self.clear_timer("f");
+        self.clear_timer(T_FLUSH);
         if !self.allowed {
             self.pending.clear();
             return;
@@ -847,7 +852,7 @@ impl Tracker {
                     let delay = backoff_ms(self.attempt, random);
                     self.attempt = self.attempt.saturating_add(1);
                     self.retry_timer = true;
-                    self.timer("r", delay);
+                    self.timer(T_RETRY, delay);
                 }
             }
         }
