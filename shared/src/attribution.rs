@@ -6,6 +6,8 @@ use crate::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
+use crate::split::one_of;
+
 /// Where a visit came from, judged by its referrer and click ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -139,11 +141,11 @@ fn classify(a: &Attribution, page_host: &str, ref_host: &str) -> Option<Referrer
     // Click ids are the strongest evidence, then explicit campaign tags, then the referrer.
     let class = if a.ctwa_clid.is_some() {
         Whatsapp
-    } else if a.igshid.is_some() || matches!(source.as_str(), "ig" | "instagram") {
+    } else if a.igshid.is_some() || one_of(&source, "ig,instagram") {
         Instagram
-    } else if medium == "email" || source == "email" || source == "newsletter" {
+    } else if medium == "email" || one_of(&source, "email,newsletter") {
         Email
-    } else if matches!(source.as_str(), "whatsapp" | "wa") {
+    } else if one_of(&source, "whatsapp,wa") {
         Whatsapp
     } else if a.gclid.is_some() {
         Search
@@ -156,7 +158,7 @@ fn classify(a: &Attribution, page_host: &str, ref_host: &str) -> Option<Referrer
             return None;
         }
         by_host
-    } else if a.fbclid.is_some() || matches!(source.as_str(), "fb" | "facebook" | "meta") {
+    } else if a.fbclid.is_some() || one_of(&source, "fb,facebook,meta") {
         Facebook
     } else if a.has_campaign() {
         Other
@@ -168,19 +170,16 @@ fn classify(a: &Attribution, page_host: &str, ref_host: &str) -> Option<Referrer
 
 fn classify_host(host: &str) -> ReferrerClass {
     use ReferrerClass::*;
-    const EMAIL: [&str; 5] = [
-        "mail.google.com",
-        "outlook.live.com",
-        "outlook.office.com",
-        "mail.yahoo.com",
-        "mail.proton.me",
-    ];
-    if EMAIL.contains(&host) {
+    if one_of(
+        host,
+        "mail.google.com,outlook.live.com,outlook.office.com,mail.yahoo.com,mail.proton.me",
+    ) {
         return Email;
     }
-    let has = |label: &str| {
+    // A label of the host is one of `words`.
+    let has = |words: &str| {
         for l in crate::split::split(host, b'.') {
-            if l == label {
+            if one_of(l, words) {
                 return true;
             }
         }
@@ -188,18 +187,11 @@ fn classify_host(host: &str) -> ReferrerClass {
     };
     if has("instagram") {
         Instagram
-    } else if has("facebook") || host == "fb.com" || host == "m.me" {
+    } else if has("facebook") || one_of(host, "fb.com,m.me") {
         Facebook
     } else if has("whatsapp") || host == "wa.me" {
         Whatsapp
-    } else if has("google")
-        || has("bing")
-        || has("duckduckgo")
-        || has("yahoo")
-        || has("yandex")
-        || has("baidu")
-        || has("ecosia")
-    {
+    } else if has("google,bing,duckduckgo,yahoo,yandex,baidu,ecosia") {
         Search
     } else {
         Other

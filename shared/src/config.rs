@@ -56,7 +56,7 @@ fn items(v: &str) -> impl Iterator<Item = &str> {
 }
 
 fn flag(v: &str) -> bool {
-    !matches!(v.trim_ascii(), "false" | "0" | "no" | "off")
+    !crate::split::one_of(v.trim_ascii(), "false,0,no,off")
 }
 
 fn ms(v: &str, min: f64) -> Option<f64> {

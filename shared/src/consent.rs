@@ -36,10 +36,13 @@ impl Privacy {
 /// Reads a consent argument: `"granted"`/`"denied"` (also `true`/`false`
 /// spelled as text); anything else is no decision.
 pub fn parse_consent(v: &str) -> Option<bool> {
-    match v.trim_ascii() {
-        "granted" | "grant" | "true" | "yes" => Some(true),
-        "denied" | "deny" | "false" | "no" | "revoked" => Some(false),
-        _ => None,
+    let v = v.trim_ascii();
+    if crate::split::one_of(v, "granted,grant,true,yes") {
+        Some(true)
+    } else if crate::split::one_of(v, "denied,deny,false,no,revoked") {
+        Some(false)
+    } else {
+        None
     }
 }
 
