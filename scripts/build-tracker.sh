@@ -23,12 +23,15 @@ wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
 # written against changed.
 "$bin/node" scripts/check-glue.mjs
 mkdir -p tracker/dist
+# Only the exports glue.js calls, under the short names it uses.
+"$bin/node" scripts/prune-exports.mjs tracker/pkg/touchline_tracker_bg.wasm tracker/pkg/page.wasm \
+  memory:m on:o __wbindgen_malloc:a __wbindgen_externrefs:t __wbindgen_start:s
 # The memory starts zeroed and Rust never uses its first KB (null page).
 # Functions sorted by name after optimising: those of one module sit together
 # and brotli finds more of each other in them (about 170 bytes less).
 "$bin/wasm-opt" -Oz --converge --reorder-functions-by-name --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers --strip-target-features \
-  tracker/pkg/touchline_tracker_bg.wasm -o tracker/dist/t.wasm
+  tracker/pkg/page.wasm -o tracker/dist/t.wasm
 "$bin/node" scripts/compress.mjs tracker/dist/t.wasm
 # The loader asks for the wasm by version, so the wasm can be cached forever.
 # esbuild bundles; terser minifies (about 75 bytes brotli less than esbuild's

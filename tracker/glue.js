@@ -8,7 +8,10 @@
 //
 // The wasm's ABI is wasm-bindgen's: `scripts/check-glue.mjs` (run by
 // scripts/build-tracker.sh) compares the generated glue with the fingerprint
-// this file was written against and stops the build when it changes.
+// this file was written against and stops the build when it changes. Pages'
+// wasm keeps only the exports used here, under short names
+// (`scripts/prune-exports.mjs`): memory `m`, `on` `o`, malloc `a`, the
+// externref table `t`, start `s`.
 import { bind, boot, decorate, digest, load, num, observe, request, save, send, timer } from './src/shell.js';
 
 var wasm;
@@ -16,7 +19,7 @@ var encoder = new TextEncoder();
 var decoder = new TextDecoder();
 
 function bytes() {
-  return new Uint8Array(wasm.memory.buffer);
+  return new Uint8Array(wasm.m.buffer);
 }
 
 function text(ptr, len) {
@@ -27,7 +30,7 @@ function text(ptr, len) {
 // Copies a string into the wasm's memory (the callee owns and frees it).
 function pass(s) {
   var b = encoder.encode(s);
-  var ptr = wasm.__wbindgen_malloc(b.length, 1) >>> 0;
+  var ptr = wasm.a(b.length, 1) >>> 0;
   bytes().set(b, ptr);
   return [ptr, b.length];
 }
@@ -36,7 +39,7 @@ function pass(s) {
 // numbers through the `num` import and answers through `effects`).
 function on(op, texts) {
   var t = pass(texts);
-  wasm.on(op, t[0], t[1]);
+  wasm.o(op, t[0], t[1]);
 }
 bind(on);
 
@@ -53,7 +56,7 @@ var imports = {
     // load(key) -> String, written to `ret` as (ptr, len)
     $4: function (ret, p, l) {
       var s = pass(load(text(p, l)));
-      var view = new DataView(wasm.memory.buffer);
+      var view = new DataView(wasm.m.buffer);
       view.setInt32(ret + 4, s[1], true);
       view.setInt32(ret, s[0], true);
     },
@@ -63,7 +66,7 @@ var imports = {
     $6: function (id, beacon, p, l) { send(id >>> 0, beacon !== 0, text(p, l)); },
     // wasm-bindgen's externref table, set up at start
     $7: function () {
-      var table = wasm.__wbindgen_externrefs;
+      var table = wasm.t;
       table.set(0, undefined);
       table.set(1024, undefined);
       table.set(1025, null);
@@ -82,7 +85,7 @@ export default function init(url) {
     .then(function (buf) { return WebAssembly.instantiate(buf, imports); })
     .then(function (r) {
       wasm = r.instance.exports;
-      wasm.__wbindgen_start();
+      wasm.s();
     });
 }
 
