@@ -23,9 +23,11 @@ wasm-bindgen --target web --no-typescript --out-dir tracker/pkg \
 # written against changed.
 "$bin/node" scripts/check-glue.mjs
 mkdir -p tracker/dist
-# Only the exports glue.js calls, under the short names it uses.
+# Only the exports glue.js calls, under the short names it uses. No JS value
+# crosses on pages, so wasm-bindgen's table of them and the start that fills
+# it are left out (wasm-opt then drops them and their import).
 "$bin/node" scripts/prune-exports.mjs tracker/pkg/touchline_tracker_bg.wasm tracker/pkg/page.wasm \
-  memory:m on:o __wbindgen_malloc:a __wbindgen_externrefs:t __wbindgen_start:s
+  memory:m on:o __wbindgen_malloc:a
 # The memory starts zeroed and Rust never uses its first KB (null page).
 # Functions sorted by name after optimising: those of one module sit together
 # and brotli finds more of each other in them (about 170 bytes less).

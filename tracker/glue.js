@@ -10,8 +10,7 @@
 // scripts/build-tracker.sh) compares the generated glue with the fingerprint
 // this file was written against and stops the build when it changes. Pages'
 // wasm keeps only the exports used here, under short names
-// (`scripts/prune-exports.mjs`): memory `m`, `on` `o`, malloc `a`, the
-// externref table `t`, start `s`.
+// (`scripts/prune-exports.mjs`): memory `m`, `on` `o`, malloc `a`.
 import { bind, boot, decorate, digest, load, num, observe, request, save, send, timer } from './src/shell.js';
 
 var wasm;
@@ -64,15 +63,8 @@ var imports = {
     $5: function (p, l, q, m) { digest(text(p, l), text(q, m)); },
     // send(id, beacon, body)
     $6: function (id, beacon, p, l) { send(id >>> 0, beacon !== 0, text(p, l)); },
-    // wasm-bindgen's externref table, set up at start
-    $7: function () {
-      var table = wasm.t;
-      table.set(0, undefined);
-      table.set(1024, undefined);
-      table.set(1025, null);
-      table.set(1026, true);
-      table.set(1027, false);
-    },
+    // ($7, wasm-bindgen's start, fills its table of JS values: no value
+    // crosses on pages, so the table, its start and this import are pruned.)
   },
   // What the wasm imports from the shell as it is (no arguments).
   b: { observe: observe, request: request },
@@ -83,10 +75,7 @@ export default function init(url) {
   return fetch(url)
     .then(function (res) { return res.arrayBuffer(); })
     .then(function (buf) { return WebAssembly.instantiate(buf, imports); })
-    .then(function (r) {
-      wasm = r.instance.exports;
-      wasm.s();
-    });
+    .then(function (r) { wasm = r.instance.exports; });
 }
 
 /** Starts tracking (`opts` as the loader joins them): the shell boots and
