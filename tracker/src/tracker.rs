@@ -147,6 +147,15 @@ fn data(kind: &str, f: impl FnOnce(&mut Obj<'_>)) -> String {
     out
 }
 
+/// A currency code: three ASCII letters, uppercased (empty when not one).
+fn currency_code(c: &str) -> String {
+    let c = c.to_ascii_uppercase();
+    match c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+        true => c,
+        false => String::new(),
+    }
+}
+
 fn stored_u32(s: &str) -> Option<u32> {
     u32::try_from(parse_i64(s)?).ok()
 }
@@ -481,8 +490,8 @@ impl Tracker {
 
     fn order(&mut self, id: &str, currency: &str, payment: &str) {
         let value = self.n(N_OP);
-        let currency = currency.to_ascii_uppercase();
-        if id.is_empty() || !value.is_finite() || value < 0.0 || currency.len() != 3 {
+        let currency = currency_code(currency);
+        if id.is_empty() || !value.is_finite() || value < 0.0 || currency.is_empty() {
             return;
         }
         let order_id = truncate(id.to_owned(), MAX_ID_LEN);
@@ -513,8 +522,9 @@ impl Tracker {
 
     /// The SHA-256 (hex) of an identify value: texts are `e`/`p` and the hex.
     fn digested(&mut self) {
+        // Lowercase hex, as the shell writes it (and as the schema wants).
         let h = self.arg(1).to_owned();
-        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return;
         }
         let key = if self.arg(0) == "e" {
@@ -522,7 +532,7 @@ impl Tracker {
         } else {
             "phone_sha256"
         };
-        self.track(data("identify", |o| o.str(key, &h.to_ascii_lowercase())));
+        self.track(data("identify", |o| o.str(key, &h)));
     }
 
     // ---- page views
@@ -611,10 +621,7 @@ impl Tracker {
         let stored = self.get(KEY_PRODUCTS);
         let (stored, n) = record_product_view(&stored, &session, &sku);
         self.set(KEY_PRODUCTS, stored);
-        let mut currency = currency.to_ascii_uppercase();
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            currency.clear();
-        }
+        let currency = currency_code(currency);
         let name = clean_text(name, MAX_TEXT_LEN);
         self.track(data("product_view", |o| {
             o.str("sku", &sku);
