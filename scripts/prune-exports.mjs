@@ -5,42 +5,26 @@
 // optimises; glue.js uses the new names.
 //   node scripts/prune-exports.mjs in.wasm out.wasm old:new [old:new ...]
 import { readFileSync, writeFileSync } from 'node:fs';
+import { enc, rewriteSection, str } from './wasm-binary.mjs';
 
 const [input, output, ...pairs] = process.argv.slice(2);
 const keep = new Map(pairs.map((p) => p.split(':')));
-const buf = readFileSync(input);
-let p = 8;
-const uleb = () => { let r = 0, s = 0, b; do { b = buf[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
-const enc = (n) => { const out = []; do { let b = n & 0x7f; n = Math.floor(n / 128); if (n) b |= 0x80; out.push(b); } while (n); return Buffer.from(out); };
-const str = (s) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([enc(b.length), b]); };
-
-const parts = [buf.subarray(0, 8)];
 const found = new Set();
-while (p < buf.length) {
-  const start = p;
-  const id = buf[p++];
-  const len = uleb();
-  const bodyStart = p;
-  if (id !== 7) {
-    p = bodyStart + len;
-    parts.push(buf.subarray(start, p));
-    continue;
-  }
-  const count = uleb();
+const out = rewriteSection(readFileSync(input), 7, (r) => {
+  const count = r.uleb();
   const entries = [];
   for (let i = 0; i < count; i++) {
-    const nl = uleb(); const name = buf.subarray(p, p + nl).toString(); p += nl;
-    const descStart = p;
-    p++; uleb();
+    const name = r.name();
+    const descStart = r.p;
+    r.byte();
+    r.uleb();
     if (keep.has(name)) {
       found.add(name);
-      entries.push(Buffer.concat([str(keep.get(name)), buf.subarray(descStart, p)]));
+      entries.push(Buffer.concat([str(keep.get(name)), r.buf.subarray(descStart, r.p)]));
     }
   }
-  if (p !== bodyStart + len) throw new Error('export section not parsed exactly');
-  const body = Buffer.concat([enc(entries.length), ...entries]);
-  parts.push(Buffer.from([7]), enc(body.length), body);
-}
+  return Buffer.concat([enc(entries.length), ...entries]);
+});
 for (const name of keep.keys()) if (!found.has(name)) throw new Error(`export ${name} not found`);
-writeFileSync(output, Buffer.concat(parts));
+writeFileSync(output, out);
 console.log(`kept ${found.size} exports`);

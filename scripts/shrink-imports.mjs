@@ -9,6 +9,7 @@
 // renamed "b" (its functions keep their names). Nothing else changes.
 //   node scripts/shrink-imports.mjs tracker/pkg/touchline_tracker
 import { readFileSync, writeFileSync } from 'node:fs';
+import { enc, rewriteSection, str } from './wasm-binary.mjs';
 
 const base = process.argv[2];
 const wasmPath = `${base}_bg.wasm`;
@@ -17,40 +18,23 @@ const buf = readFileSync(wasmPath);
 let js = readFileSync(jsPath, 'utf8');
 const MODULE = `./${base.split('/').pop()}_bg.js`;
 
-let p = 8;
-const uleb = () => { let r = 0, s = 0, b; do { b = buf[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
-const enc = (n) => { const out = []; do { let b = n & 0x7f; n = Math.floor(n / 128); if (n) b |= 0x80; out.push(b); } while (n); return Buffer.from(out); };
-const str = (s) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([enc(b.length), b]); };
-const limits = () => { const flag = buf[p++]; uleb(); if (flag & 1) uleb(); };
-
-const parts = [buf.subarray(0, 8)];
 const renamed = new Map();
 const snippets = new Set();
-while (p < buf.length) {
-  const id = buf[p];
-  const start = p;
-  p++;
-  const len = uleb();
-  const bodyStart = p;
-  if (id !== 2) {
-    p = bodyStart + len;
-    parts.push(buf.subarray(start, p));
-    continue;
-  }
-  const count = uleb();
+const wasm = rewriteSection(buf, 2, (r) => {
+  const count = r.uleb();
   const entries = [enc(count)];
   for (let i = 0; i < count; i++) {
-    const ml = uleb(); const mod = buf.subarray(p, p + ml).toString(); p += ml;
-    const fl = uleb(); const field = buf.subarray(p, p + fl).toString(); p += fl;
-    const descStart = p;
-    const kind = buf[p++];
-    if (kind === 0) uleb();
-    else if (kind === 1) { p++; limits(); }
-    else if (kind === 2) limits();
-    else if (kind === 3) { p += 2; }
-    else if (kind === 4) { p++; uleb(); }
+    const mod = r.name();
+    const field = r.name();
+    const descStart = r.p;
+    const kind = r.byte();
+    if (kind === 0) r.uleb();
+    else if (kind === 1) { r.byte(); r.limits(); }
+    else if (kind === 2) r.limits();
+    else if (kind === 3) { r.p += 2; }
+    else if (kind === 4) { r.byte(); r.uleb(); }
     else throw new Error(`unknown import kind ${kind}`);
-    const desc = buf.subarray(descStart, p);
+    const desc = buf.subarray(descStart, r.p);
     let newMod = mod;
     let newField = field;
     if (mod === MODULE && js.includes(field)) {
@@ -63,10 +47,8 @@ while (p < buf.length) {
     }
     entries.push(str(newMod), str(newField), desc);
   }
-  if (p !== bodyStart + len) throw new Error('import section not parsed exactly');
-  const body = Buffer.concat(entries);
-  parts.push(Buffer.from([2]), enc(body.length), body);
-}
+  return Buffer.concat(entries);
+});
 
 // Longest names first, so that no name is replaced inside a longer one.
 for (const [long, short] of [...renamed].sort((a, b) => b[0].length - a[0].length)) {
@@ -84,6 +66,6 @@ for (const mod of snippets) {
   js = js.split(key).join('"b": import');
 }
 
-writeFileSync(wasmPath, Buffer.concat(parts));
+writeFileSync(wasmPath, wasm);
 writeFileSync(jsPath, js);
 console.log(`renamed ${renamed.size} imports`);
