@@ -336,8 +336,8 @@ impl Tracker {
 
     /// Stores a value at once (the shell's localStorage; an empty value
     /// removes the key).
-    fn set(&mut self, key: &str, value: String) {
-        crate::save(key, &value);
+    fn set(&mut self, key: &str, value: &str) {
+        crate::save(key, value);
     }
 
     fn remove(&mut self, key: &str) {
@@ -401,7 +401,7 @@ impl Tracker {
 
     fn record_consent(&mut self, granted: bool) {
         let v = if granted { "granted" } else { "denied" };
-        self.set(KEY_CONSENT, v.to_owned());
+        self.set(KEY_CONSENT, v);
     }
 
     /// Tracking becomes allowed: read (or create) the visitor id.
@@ -410,7 +410,7 @@ impl Tracker {
         let mut v = self.get(KEY_VISITOR);
         if !valid_id(&v) {
             v = self.random_id("v", 16);
-            self.set(KEY_VISITOR, v.clone());
+            self.set(KEY_VISITOR, &v);
         }
         self.visitor_id = v;
         self.seq = stored_u32(&self.get(KEY_SEQ)).unwrap_or(0);
@@ -580,7 +580,7 @@ impl Tracker {
         if self.s(S_KIND) == "pricing" || self.config.is_pricing_path(&path) {
             let stored = self.get(KEY_PRICING);
             let (stored, count_7d) = record_pricing_view(&stored, now as i64);
-            self.set(KEY_PRICING, stored);
+            self.set(KEY_PRICING, &stored);
             self.track(data("pricing_view", |o| o.int("count_7d", count_7d as i64)));
         }
         let meta_step = self.s(S_STEP).to_owned();
@@ -620,7 +620,7 @@ impl Tracker {
         let session = self.session_id();
         let stored = self.get(KEY_PRODUCTS);
         let (stored, n) = record_product_view(&stored, &session, &sku);
-        self.set(KEY_PRODUCTS, stored);
+        self.set(KEY_PRODUCTS, &stored);
         let currency = currency_code(currency);
         let name = clean_text(name, MAX_TEXT_LEN);
         self.track(data("product_view", |o| {
@@ -736,7 +736,7 @@ impl Tracker {
         let now = self.now();
         let prev = Session::parse(&self.get(KEY_SESSION));
         let session = Session::touch(prev, now, || self.random_id("s", 8));
-        self.set(KEY_SESSION, session.store());
+        self.set(KEY_SESSION, &session.store());
         session.id
     }
 
@@ -763,7 +763,7 @@ impl Tracker {
         }
         let session_id = self.session_id();
         self.seq = self.seq.wrapping_add(1);
-        self.set(KEY_SEQ, number(self.seq as u64));
+        self.set(KEY_SEQ, &number(self.seq as u64));
         // Only a page view carries the referrer.
         let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
             .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && has(r, b':'));
@@ -870,10 +870,10 @@ impl Tracker {
     fn requeue(&mut self, events: Vec<String>) {
         let mut q = delivery::load_queue(&self.get(KEY_QUEUE));
         let dropped = delivery::enqueue(&mut q, events);
-        self.set(KEY_QUEUE, delivery::store_queue(&q));
+        self.set(KEY_QUEUE, &delivery::store_queue(&q));
         if dropped > 0 {
             let before = stored_u32(&self.get(KEY_DROPPED)).unwrap_or(0);
-            self.set(KEY_DROPPED, number(before.saturating_add(dropped) as u64));
+            self.set(KEY_DROPPED, &number(before.saturating_add(dropped) as u64));
         }
     }
 }
