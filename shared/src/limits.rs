@@ -21,6 +21,12 @@ pub const MAX_SLUG_LEN: usize = 32;
 pub const MAX_CUSTOM_PROPS: usize = 20;
 /// How far an event's time may lie after the batch was sent (clock jitter), ms.
 pub const MAX_FUTURE_SKEW_MS: i64 = 60_000;
+/// A clock offset (`received_at - sent_at`) within this much either way is
+/// taken as transit time, not a wrong clock, and is not applied, ms. Applying
+/// it would add each batch's own transit time to its events, so a page view
+/// sent by a slow beacon could land after the next page's view from the same
+/// browser; a smaller skew than this does not change how a journey reads.
+pub const CLOCK_TOLERANCE_MS: i64 = 10_000;
 /// How long before sending an event may have happened (offline queue), ms.
 pub const MAX_EVENT_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Largest order value accepted (in the currency's major unit).

@@ -54,7 +54,8 @@ pub struct Accepted {
     /// The event as sent.
     pub event: Event,
     /// Event time on the collector's clock: `ts` corrected by the client's
-    /// clock offset (`received_at - sent_at`), ms since the epoch.
+    /// clock offset (`received_at - sent_at`) when that is beyond
+    /// [`CLOCK_TOLERANCE_MS`], ms since the epoch.
     pub time: i64,
 }
 
@@ -117,6 +118,18 @@ fn parse_raw(body: &[u8]) -> Result<RawBatch, BatchError> {
     Ok(raw)
 }
 
+/// How far the client's clock is behind the collector's, ms; an offset
+/// within [`CLOCK_TOLERANCE_MS`] is transit time and counts as none, so the
+/// events of one browser keep the order of its own clock.
+fn clock_offset(now_ms: i64, sent_at: i64) -> i64 {
+    let offset = now_ms.saturating_sub(sent_at);
+    if offset.saturating_abs() <= CLOCK_TOLERANCE_MS {
+        0
+    } else {
+        offset
+    }
+}
+
 /// Judges each event; `prepare` may rewrite an event's JSON first (the server
 /// path takes its `person` out and fills envelope defaults).
 fn judge(
@@ -127,7 +140,7 @@ fn judge(
 ) -> Outcome {
     // Without `sent_at` the client's clock is taken as right.
     let sent_at = raw.sent_at.unwrap_or(now_ms);
-    let offset = now_ms.saturating_sub(sent_at);
+    let offset = clock_offset(now_ms, sent_at);
     let mut out = Outcome::default();
     for (index, value) in raw.events.into_iter().enumerate() {
         let verdict = if index >= MAX_EVENTS_PER_BATCH {

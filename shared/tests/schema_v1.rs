@@ -192,6 +192,26 @@ fn client_clock_offset_is_corrected_with_sent_at() {
 }
 
 #[test]
+fn transit_time_is_not_taken_for_a_wrong_clock() {
+    let ev = fixture("page_view");
+    let ts = ev["ts"].as_i64().expect("ts");
+    let sent = |sent_at: i64, received: i64| {
+        let body =
+            serde_json::to_vec(&json!({"sent_at": sent_at, "events": [ev.clone()]})).expect("json");
+        validate_batch(&body, received).expect("batch").accepted[0].time
+    };
+    // A beacon that took 3 s and a fetch that took 20 ms: both keep the
+    // browser's own time, so one browser's events keep its order.
+    assert_eq!(sent(ts + 100, ts + 3_100), ts);
+    assert_eq!(sent(ts + 100, ts + 120), ts);
+    // A clock ahead or behind by more than the tolerance is corrected.
+    let limit = touchline_shared::limits::CLOCK_TOLERANCE_MS;
+    assert_eq!(sent(ts, ts + limit), ts);
+    assert_eq!(sent(ts, ts + limit + 1), ts + limit + 1);
+    assert_eq!(sent(ts + 60_000, ts), ts - 60_000);
+}
+
+#[test]
 fn a_mixed_batch_keeps_the_good_events_and_names_the_bad_ones() {
     let good = fixture("page_view");
     let mut bad = fixture("order");
