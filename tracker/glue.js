@@ -62,7 +62,7 @@ var imports = {
     // digest(kind, value)
     $5: function (p, l, q, m) { digest(text(p, l), text(q, m)); },
     // send(id, beacon, body)
-    $6: function (id, beacon, p, l) { send(id >>> 0, beacon !== 0, text(p, l)); },
+    $6: function (beacon, p, l, q, m) { send(beacon !== 0, text(p, l), text(q, m)); },
     // ($7, wasm-bindgen's start, fills its table of JS values: no value
     // crosses on pages, so the table, its start and this import are pruned.)
   },

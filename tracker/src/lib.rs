@@ -59,8 +59,9 @@ extern "C" {
     #[cfg(feature = "std")]
     fn boot(opts: &str);
     /// Sends a batch body (`beacon`: with sendBeacon, the page is hiding);
-    /// its fate comes back as operation `SENT`.
-    fn send(id: u32, beacon: bool, body: &str);
+    /// its fate comes back as operation `SENT` with `events`, the body's
+    /// events one per line, unless the browser took it as a beacon.
+    fn send(beacon: bool, body: &str, events: &str);
     /// Sets timer `id` to report `TIMER` after `ms` (negative: clears it).
     fn timer(id: u32, ms: f64);
     /// Reports `FRAME` with the scroll metrics on the next animation frame.

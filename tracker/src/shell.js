@@ -87,14 +87,15 @@ function guard(f) {
 
 // sendBeacon on hide (it survives unload); fetch keepalive otherwise or
 // when the browser refuses the beacon.
-export var send = guard(function (id, beacon, body) {
+// The body's events (one per line) go back to the core with the response,
+// for the retry queue; a beacon the browser took has no outcome to report.
+export var send = guard(function (beacon, body, events) {
   try {
-    // A beacon the browser took is reported after this call, not within it.
-    if (beacon && navigator.sendBeacon(endpoint, body)) return setTimeout(call, 0, 12, 0, [id, 1]);
+    if (beacon && navigator.sendBeacon(endpoint, body)) return;
   } catch (e) { /* fall back to fetch */ }
   // The outcome goes to the core that sent the body (not to a later one).
   var sender = core;
-  var done = function (status) { if (core == sender) call(12, 0, [id, status]); };
+  var done = function (status) { if (core == sender) call(12, [events], [status]); };
   fetch(endpoint, { method: 'POST', body: body, keepalive: true }).then(
     function (res) { done(res.status); },
     function () { done(0); });

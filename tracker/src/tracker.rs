@@ -35,10 +35,6 @@ const KEY_CONSENT: &str = "tl_consent";
 const FLUSH_DELAY_MS: f64 = 1_000.0;
 /// A batch is sent at once when this many events are pending.
 const FLUSH_AT_EVENTS: usize = 20;
-/// Bodies remembered while their delivery is unknown (oldest forgotten):
-/// body `id` waits in slot `id % MAX_IN_FLIGHT`, where body `id + 32`
-/// takes its place.
-const MAX_IN_FLIGHT: usize = 32;
 
 // What the shell reports (`op` of `Tracker::on`); `src/shell.js` uses the
 // same numbers.
@@ -121,8 +117,6 @@ pub struct Tracker {
     scan_sections: bool,
     flush_timer: bool,
     retry_timer: bool,
-    in_flight: [Option<(u32, Vec<String>)>; MAX_IN_FLIGHT],
-    next_body: u32,
     rng: u64,
     /// This call's texts and where its own begin (its numbers are read
     /// from the shell, see [`crate::num`]).
@@ -820,25 +814,17 @@ impl Tracker {
         if events.is_empty() {
             return;
         }
+        // The shell keeps each body's events until its response, and hands
+        // them back with it: a body the collector could not take is queued.
         bodies(&events, self.now(), |body, group| {
-            let id = self.next_body;
-            self.next_body = id.wrapping_add(1);
-            self.in_flight[id as usize % MAX_IN_FLIGHT] = Some((id, group));
-            crate::send(id, on_hide, &body);
+            crate::send(on_hide, &body, &group)
         });
     }
 
-    /// A body's fate: numbers are its id and the response status (0: network
-    /// error; 1: a beacon the browser accepted, whose outcome is unknown).
+    /// A body's fate: the number is the response status (0: a network
+    /// error), the text the body's events, one per line.
     fn sent(&mut self) {
-        let (id, status) = (self.n(N_OP), self.n(N_OP + 1));
-        let slot = &mut self.in_flight[id as u32 as usize % MAX_IN_FLIGHT];
-        let Some((_, group)) = slot.take_if(|(b, _)| *b as f64 == id) else {
-            return;
-        };
-        if status == 1.0 {
-            return;
-        }
+        let status = self.n(N_OP);
         let status = (100.0..600.0).contains(&status).then_some(status as u16);
         match outcome(status) {
             Outcome::Done => {
@@ -853,7 +839,7 @@ impl Tracker {
                 if !self.allowed {
                     return;
                 }
-                self.requeue(group);
+                self.requeue(delivery::load_queue(self.arg(0)));
                 if !self.retry_timer {
                     let random = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
                     let delay = backoff_ms(self.attempt, random);

@@ -12,16 +12,19 @@ pub const KEY_QUEUE: &str = "tl_q";
 pub const KEY_DROPPED: &str = "tl_qd";
 
 /// Packs events (JSON) into batch bodies; each is under `MAX_BODY_BYTES`
-/// and `MAX_EVENTS_PER_BATCH`. Calls `send(body, events in it)` for each,
-/// in order (a callback rather than a list of pairs: about 270 bytes less
-/// wasm).
-pub fn bodies(events: &[String], sent_at: f64, mut send: impl FnMut(String, Vec<String>)) {
+/// and `MAX_EVENTS_PER_BATCH`. Calls `send(body, its events one per line)`
+/// for each, in order (a callback rather than a list of pairs: about 270
+/// bytes less wasm).
+pub fn bodies(events: &[String], sent_at: f64, mut send: impl FnMut(String, String)) {
     let mut sizes = Vec::new();
     for e in events {
         sizes.push(e.len());
     }
     delivery::pack(&sizes, |r| {
-        let group = events.get(r).unwrap_or_default().to_vec();
-        send(batch_body(sent_at as i64, &group), group);
+        let group = events.get(r).unwrap_or_default();
+        send(
+            batch_body(sent_at as i64, group),
+            delivery::store_queue(group),
+        );
     });
 }
