@@ -101,11 +101,13 @@ test('click-to-Direct ad, chat link opened in the Instagram in-app browser, orde
   assert.equal(view.data.attribution.referrer_class, 'instagram', 'the in-app browser is Instagram traffic');
   assert.ok(joined.identities.includes(`v:${visitor}`) && joined.identities.includes(`ig:${igsid}`));
 
-  // Three days after the ad, the shop reports the order (explicit timestamp).
+  // Three days after the ad, after the visit, the shop reports the order
+  // (explicit timestamp; a transit time is not taken for a wrong clock).
+  const orderTs = Date.now();
   const order = await serverEvents(w, [{
-    schema: 1, site_id: 'test', event_id: `ig-order-${igsid}`, ts: orderAt, visitor_id: visitor,
+    schema: 1, site_id: 'test', event_id: `ig-order-${igsid}`, ts: orderTs, visitor_id: visitor,
     data: { kind: 'order', order_id: `ORD-IG-${igsid}`, value: 1499, currency: 'INR', payment_method: 'cod' },
-  }], { sentAt: orderAt });
+  }], { sentAt: orderTs });
   assert.equal(order.status, 200, JSON.stringify(order.body));
   const tl = await timelineWhen(w, visitor, (b) => b.events.some((e) => e.data.kind === 'order'), 'the order');
   assert.equal(tl.profile_id, joined.profile_id, 'one profile: the Direct chat, the visit and the order');
