@@ -118,10 +118,39 @@ pub struct Tracker {
     flush_timer: bool,
     retry_timer: bool,
     rng: u64,
-    /// This call's texts and where its own begin (its numbers are read
-    /// from the shell, see [`crate::num`]).
-    texts: Vec<String>,
+}
+
+/// The texts of one call to [`Tracker::on`], borrowed from it, and where
+/// the operation's own begin (its numbers are read from the shell, see
+/// [`crate::num`]). Passed beside the tracker rather than kept in it, so
+/// nothing is copied to be read while the tracker changes.
+struct Call<'a> {
+    texts: Vec<&'a str>,
     base: usize,
+}
+
+impl<'a> Call<'a> {
+    #[inline(never)]
+    fn s(&self, i: usize) -> &'a str {
+        self.texts.get(i).copied().unwrap_or("")
+    }
+
+    /// The operation's own text `i` (after the page context, if any).
+    fn arg(&self, i: usize) -> &'a str {
+        self.s(self.base + i)
+    }
+
+    /// The page's decoded query `(key, value)` pairs.
+    fn query(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        // One closure rather than `filter` and `map`: less wasm.
+        let mut pairs = split(self.s(S_QUERY), 0x1c);
+        core::iter::from_fn(move || loop {
+            let p = pairs.next()?;
+            if !p.is_empty() {
+                return Some(split_once(p, 0x1d).unwrap_or((p, "")));
+            }
+        })
+    }
 }
 
 fn valid_id(v: &str) -> bool {
@@ -170,43 +199,23 @@ impl Tracker {
     /// clicked link, hash an identify value): each only starts something
     /// whose outcome comes back as a later operation, never within this call.
     pub(crate) fn on(&mut self, op: u32, texts: &str) {
-        self.texts.clear();
+        let mut c = Call {
+            texts: Vec::new(),
+            base: if op < HIDDEN { CONTEXT } else { 0 },
+        };
         for t in split(texts, 0x1f) {
-            self.texts.push(t.to_owned());
+            c.texts.push(t);
         }
-        self.base = if op < HIDDEN { CONTEXT } else { 0 };
         self.mix_entropy();
         if op == START {
-            self.start();
+            self.start(&c);
         } else if self.started {
-            self.dispatch(op);
+            self.dispatch(op, &c);
         }
     }
 }
 
 impl Tracker {
-    #[inline(never)]
-    fn s(&self, i: usize) -> &str {
-        self.texts.get(i).map_or("", String::as_str)
-    }
-
-    /// The operation's own text `i` (after the page context, if any).
-    fn arg(&self, i: usize) -> &str {
-        self.s(self.base + i)
-    }
-
-    /// The page's decoded query `(key, value)` pairs.
-    fn query(&self) -> impl Iterator<Item = (&str, &str)> {
-        // One closure rather than `filter` and `map`: less wasm.
-        let mut pairs = split(self.s(S_QUERY), 0x1c);
-        core::iter::from_fn(move || loop {
-            let p = pairs.next()?;
-            if !p.is_empty() {
-                return Some(split_once(p, 0x1d).unwrap_or((p, "")));
-            }
-        })
-    }
-
     #[inline(never)]
     fn n(&self, i: usize) -> f64 {
         crate::num(i as u32)
@@ -216,16 +225,16 @@ impl Tracker {
         self.n(N_NOW)
     }
 
-    fn dispatch(&mut self, op: u32) {
+    fn dispatch(&mut self, op: u32, c: &Call<'_>) {
         match op {
-            COMMAND => self.command(),
-            NAVIGATED if self.s(S_HREF) != self.page.url => {
-                self.begin_page(true);
+            COMMAND => self.command(c),
+            NAVIGATED if c.s(S_HREF) != self.page.url => {
+                self.begin_page(c, true);
             }
-            SHOWN => self.begin_page(false),
+            SHOWN => self.begin_page(c, false),
             // Leaving (or entering the back/forward cache): report, then beacon.
             HIDDEN => {
-                self.measure();
+                self.measure(c);
                 self.end_page();
                 self.flush(true);
             }
@@ -248,13 +257,10 @@ impl Tracker {
                     self.scan_sections = false;
                     crate::observe();
                 }
-                self.measure();
+                self.measure(c);
             }
-            CLICK => self.clicked(),
-            STEP => {
-                let step = self.arg(0).to_owned();
-                self.checkout_step(&step);
-            }
+            CLICK => self.clicked(c),
+            STEP => self.checkout_step(c.arg(0)),
             TIMER => match self.n(N_OP) as u32 {
                 T_FLUSH => {
                     self.flush_timer = false;
@@ -269,8 +275,8 @@ impl Tracker {
                     self.timer(T_HEARTBEAT, self.config.heartbeat_ms);
                 }
             },
-            SENT => self.sent(),
-            DIGEST => self.digested(),
+            SENT => self.sent(c),
+            DIGEST => self.digested(c),
             // Back online: send the retry queue now rather than after the backoff.
             ONLINE => {
                 self.clear_timer(T_RETRY);
@@ -284,38 +290,33 @@ impl Tracker {
     /// Starts tracking with the script tag's options: texts are the site id,
     /// a consent choice queued before the wasm loaded, `navigator.doNotTrack`
     /// and option name/value pairs; the number is `globalPrivacyControl`.
-    fn start(&mut self) {
-        let site = self.arg(0).to_owned();
+    fn start(&mut self, c: &Call<'_>) {
+        let site = c.arg(0);
         if self.started || site.is_empty() {
             return;
         }
         self.started = true;
-        self.site_id = site;
+        self.site_id = site.to_owned();
         let mut config = Config::default();
-        for p in self
-            .texts
-            .get(self.base + 3..)
-            .unwrap_or_default()
-            .chunks(2)
-        {
-            config.set(&p[0], p.get(1).map_or("", String::as_str));
+        for p in c.texts.get(c.base + 3..).unwrap_or_default().chunks(2) {
+            config.set(p[0], p.get(1).copied().unwrap_or(""));
         }
         self.config = config;
-        if let Some(c) = parse_consent(self.arg(1)) {
-            self.record_consent(c);
+        if let Some(choice) = parse_consent(c.arg(1)) {
+            self.record_consent(choice);
         }
         let privacy = Privacy {
             require_consent: self.config.require_consent,
             honor_signals: self.config.honor_signals,
             consent: parse_consent(&self.get(KEY_CONSENT)),
-            do_not_track: self.arg(2) == "1",
+            do_not_track: c.arg(2) == "1",
             global_privacy_control: self.n(N_OP) == 1.0,
         };
         if privacy.allowed() {
             self.allow();
         }
         self.timer(T_HEARTBEAT, self.config.heartbeat_ms);
-        self.begin_page(false);
+        self.begin_page(c, false);
         if self.queued() {
             self.schedule_flush();
         }
@@ -415,22 +416,14 @@ impl Tracker {
     /// `email`, `phone` (text, or integers as text; empty when absent);
     /// numbers are its `value` and `price` (NaN when not numbers).
     /// Unknown names and malformed arguments are ignored.
-    fn command(&mut self) {
-        match self.arg(0) {
-            // These may begin a page view, which reads the page context.
-            "page_view" => return self.begin_page(true),
-            "consent" => return self.consent(parse_consent(self.arg(1))),
-            "flush" => return self.flush(false),
-            _ => {}
-        }
-        // The others read only their own texts: taken for the call, so they
-        // are passed on without copies.
-        let texts = core::mem::take(&mut self.texts);
-        let base = self.base;
-        let t = |i: usize| texts.get(base + i).map_or("", String::as_str);
+    fn command(&mut self, c: &Call<'_>) {
+        let t = |i: usize| c.arg(i);
         // A field of the argument object, else the argument when it is text.
         let or_arg = |i: usize| Some(t(i)).filter(|v| !v.is_empty()).unwrap_or(t(1));
         match t(0) {
+            "page_view" => self.begin_page(c, true),
+            "consent" => self.consent(c, parse_consent(t(1))),
+            "flush" => self.flush(false),
             "checkout" => self.checkout_step(or_arg(2)),
             "order" => self.order(t(3), t(4), t(5)),
             "product" => self.product_view(t(6), t(7), self.n(N_OP + 1), t(4)),
@@ -447,16 +440,15 @@ impl Tracker {
             },
             _ => {}
         }
-        self.texts = texts;
     }
 
-    fn consent(&mut self, choice: Option<bool>) {
+    fn consent(&mut self, c: &Call<'_>, choice: Option<bool>) {
         match choice {
             Some(true) => {
                 self.record_consent(true);
                 if !self.allowed {
                     self.allow();
-                    self.begin_page(false);
+                    self.begin_page(c, false);
                 }
             }
             Some(false) => {
@@ -515,18 +507,18 @@ impl Tracker {
     }
 
     /// The SHA-256 (hex) of an identify value: texts are `e`/`p` and the hex.
-    fn digested(&mut self) {
+    fn digested(&mut self, c: &Call<'_>) {
         // Lowercase hex, as the shell writes it (and as the schema wants).
-        let h = self.arg(1).to_owned();
+        let h = c.arg(1);
         if h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return;
         }
-        let key = if self.arg(0) == "e" {
+        let key = if c.arg(0) == "e" {
             "email_sha256"
         } else {
             "phone_sha256"
         };
-        self.track(data("identify", |o| o.str(key, &h)));
+        self.track(data("identify", |o| o.str(key, h)));
     }
 
     // ---- page views
@@ -534,13 +526,13 @@ impl Tracker {
     /// A new page view; `internal` when the page itself changed its URL
     /// (the old URL is the referrer), not when the browser loaded or restored
     /// it (document.referrer is).
-    fn begin_page(&mut self, internal: bool) {
+    fn begin_page(&mut self, c: &Call<'_>, internal: bool) {
         self.end_page();
         let (referrer, ref_host) = match internal {
             true => (self.page.url.clone(), S_HOST),
-            false => (self.s(S_REFERRER).to_owned(), S_REF_HOST),
+            false => (c.s(S_REFERRER).to_owned(), S_REF_HOST),
         };
-        let (now, url) = (self.now(), self.s(S_HREF).to_owned());
+        let (now, url) = (self.now(), c.s(S_HREF).to_owned());
         let dwell = Dwell::new(
             now,
             self.config.idle_ms,
@@ -557,31 +549,30 @@ impl Tracker {
         if !self.allowed {
             return;
         }
-        let title = clean_text(self.s(S_TITLE), MAX_TEXT_LEN);
-        let attribution = Attribution::from_parts(self.query(), self.s(S_HOST), self.s(ref_host));
+        let title = clean_text(c.s(S_TITLE), MAX_TEXT_LEN);
+        let attribution = Attribution::from_parts(c.query(), c.s(S_HOST), c.s(ref_host));
         self.track(data("page_view", |o| {
             o.text("title", &title);
             if !attribution.is_empty() {
                 attribution.write(o.key("attribution"));
             }
         }));
-        if let Some(query) = self.config.search_query(self.query()) {
+        if let Some(query) = self.config.search_query(c.query()) {
             self.search(&query);
         }
-        let product = [S_SKU, S_NAME, S_CURRENCY].map(|i| self.s(i).to_owned());
-        self.product_view(&product[0], &product[1], self.n(N_PRICE), &product[2]);
-        let path = self.s(S_PATH).to_owned();
-        if self.s(S_KIND) == "pricing" || self.config.is_pricing_path(&path) {
+        self.product_view(c.s(S_SKU), c.s(S_NAME), self.n(N_PRICE), c.s(S_CURRENCY));
+        let path = c.s(S_PATH);
+        if c.s(S_KIND) == "pricing" || self.config.is_pricing_path(path) {
             let stored = self.get(KEY_PRICING);
             let (stored, count_7d) = record_pricing_view(&stored, now as i64);
             self.set(KEY_PRICING, &stored);
             self.track(data("pricing_view", |o| o.int("count_7d", count_7d as i64)));
         }
-        let meta_step = self.s(S_STEP).to_owned();
+        let meta_step = c.s(S_STEP);
         if !meta_step.is_empty() {
-            self.checkout_step(&meta_step);
+            self.checkout_step(meta_step);
         }
-        if let Some(step) = self.config.checkout_step_of(&path) {
+        if let Some(step) = self.config.checkout_step_of(path) {
             self.checkout_step(&step);
         }
         // Sections are looked for on the next frame: a single-page app
@@ -643,13 +634,13 @@ impl Tracker {
     /// WhatsApp links get a reference token in their prefilled text before
     /// the browser follows them (the shell writes the text into the link);
     /// the event's target is the page's link, the token travels beside it.
-    fn clicked(&mut self) {
-        if !walink::is_chat(self.arg(1), self.arg(2)) || !self.allowed {
+    fn clicked(&mut self, c: &Call<'_>) {
+        if !walink::is_chat(c.arg(1), c.arg(2)) || !self.allowed {
             return;
         }
         let token = self.random_id(reference::TOKEN_PREFIX, reference::TOKEN_BYTES);
-        crate::decorate(&walink::decorate_text(self.arg(3), &token));
-        let target = truncate(self.arg(0).to_owned(), MAX_URL_LEN);
+        crate::decorate(&walink::decorate_text(c.arg(3), &token));
+        let target = truncate(c.arg(0).to_owned(), MAX_URL_LEN);
         self.track(data("whatsapp_click", |o| {
             o.str("target", &target);
             o.str("reference", &token);
@@ -687,15 +678,15 @@ impl Tracker {
     /// scrollHeight, whether it has loaded (late content counts), then
     /// scrollTop, clientHeight, scrollHeight of each marked container that
     /// scrolled, whose names are the texts. Announces new milestones.
-    fn measure(&mut self) {
-        let containers = self.texts.len().saturating_sub(self.base);
+    fn measure(&mut self, c: &Call<'_>) {
+        let containers = c.texts.len().saturating_sub(c.base);
         // The document (named "", once it has loaded), then each marked
         // container.
         for i in 0..=containers {
             let name = match i {
                 0 if self.n(N_OP + 3) == 1.0 => String::new(),
                 0 => continue,
-                _ => match slug(self.arg(i - 1)) {
+                _ => match slug(c.arg(i - 1)) {
                     Some(n) => n,
                     None => continue,
                 },
@@ -823,7 +814,7 @@ impl Tracker {
 
     /// A body's fate: the number is the response status (0: a network
     /// error), the text the body's events, one per line.
-    fn sent(&mut self) {
+    fn sent(&mut self, c: &Call<'_>) {
         let status = self.n(N_OP);
         let status = (100.0..600.0).contains(&status).then_some(status as u16);
         match outcome(status) {
@@ -839,7 +830,7 @@ impl Tracker {
                 if !self.allowed {
                     return;
                 }
-                self.requeue(delivery::load_queue(self.arg(0)));
+                self.requeue(delivery::load_queue(c.arg(0)));
                 if !self.retry_timer {
                     let random = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
                     let delay = backoff_ms(self.attempt, random);
