@@ -750,8 +750,9 @@ impl Tracker {
         self.seq = self.seq.wrapping_add(1);
         self.set(KEY_SEQ, &number(self.seq as u64));
         // Only a page view carries the referrer.
-        let referrer = Some(truncate(self.page.referrer.clone(), MAX_URL_LEN))
-            .filter(|r| data.starts_with("{\"kind\":\"page_view\"") && has(r, b':'));
+        let referrer = &self.page.referrer;
+        let referrer = (data.starts_with("{\"kind\":\"page_view\"") && has(referrer, b':'))
+            .then(|| truncate(referrer.clone(), MAX_URL_LEN));
         let event_id = self.random_id("e", 8);
         let url = truncate(self.page.url.clone(), MAX_URL_LEN);
         let envelope = Envelope {
