@@ -21,15 +21,16 @@ function bytes() {
   return new Uint8Array(wasm.m.buffer);
 }
 
+// Pointers and numbers from the wasm are i32s; the tracker's memory stays a
+// few megabytes and its ids and indexes small, so none reads as negative.
 function text(ptr, len) {
-  ptr >>>= 0;
   return decoder.decode(bytes().subarray(ptr, ptr + len));
 }
 
 // Copies a string into the wasm's memory (the callee owns and frees it).
 function pass(s) {
   var b = encoder.encode(s);
-  var ptr = wasm.a(b.length, 1) >>> 0;
+  var ptr = wasm.a(b.length, 1);
   bytes().set(b, ptr);
   return [ptr, b.length];
 }
@@ -45,24 +46,21 @@ bind(on);
 var imports = {
   a: {
     // timer(id, ms)
-    $0: function (id, ms) { timer(id >>> 0, ms); },
+    $0: timer,
     // save(key, value)
     $1: function (p, l, q, m) { save(text(p, l), text(q, m)); },
     // decorate(text)
     $2: function (p, l) { decorate(text(p, l)); },
     // num(i) -> f64
-    $3: function (i) { return num(i >>> 0); },
+    $3: num,
     // load(key) -> String, written to `ret` as (ptr, len)
-    $4: function (ret, p, l) {
-      var s = pass(load(text(p, l)));
-      var view = new DataView(wasm.m.buffer);
-      view.setInt32(ret + 4, s[1], true);
-      view.setInt32(ret, s[0], true);
-    },
+    // The value's pointer and length go to the two words at `ret` (wasm
+    // memory is little-endian, as is every platform browsers run it on).
+    $4: function (ret, p, l) { new Int32Array(wasm.m.buffer).set(pass(load(text(p, l))), ret / 4); },
     // digest(kind, value)
     $5: function (p, l, q, m) { digest(text(p, l), text(q, m)); },
     // send(id, beacon, body)
-    $6: function (beacon, p, l, q, m) { send(beacon !== 0, text(p, l), text(q, m)); },
+    $6: function (beacon, p, l, q, m) { send(beacon, text(p, l), text(q, m)); },
     // ($7, wasm-bindgen's start, fills its table of JS values: no value
     // crosses on pages, so the table, its start and this import are pruned.)
   },
