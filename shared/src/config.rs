@@ -175,11 +175,34 @@ pub fn slug(v: &str) -> Option<String> {
 /// Text made acceptable to the collector: trimmed, control characters
 /// replaced by spaces, cut to `max` bytes on a character boundary.
 pub fn clean_text(v: &str, max: usize) -> String {
-    let s: String = v
-        .trim_ascii()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    // Bytes, not chars (a char iterator costs the wasm tracker its UTF-8
+    // decoder): the control characters are the ASCII ones (C0 and DEL) and
+    // C1, U+0080..U+009F, which UTF-8 writes as 0xC2 then 0x80..=0x9F; the
+    // runs between them are copied whole.
+    let mut s = String::new();
+    let mut rest = v.trim_ascii();
+    loop {
+        let b = rest.as_bytes();
+        let mut i = 0;
+        let mut n = 0;
+        while i < b.len() {
+            n = match (b[i], b.get(i + 1)) {
+                (0..=0x1f | 0x7f, _) => 1,
+                (0xc2, Some(0x80..=0x9f)) => 2,
+                _ => 0,
+            };
+            if n > 0 {
+                break;
+            }
+            i += 1;
+        }
+        s.push_str(rest.get(..i).unwrap_or_default());
+        if n == 0 {
+            break;
+        }
+        s.push(' ');
+        rest = rest.get(i + n..).unwrap_or_default();
+    }
     crate::attribution::truncate(s, max)
 }
 
@@ -264,6 +287,42 @@ mod tests {
         assert_eq!(c.phone_country.as_deref(), Some("91"));
         let d = cfg(&[("idle-ms", "5")]);
         assert_eq!(d, Config::default());
+    }
+
+    /// The char-by-char cleaning this one replaced.
+    fn clean_text_by_chars(v: &str, max: usize) -> String {
+        let s: String = v
+            .trim_ascii()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        crate::attribution::truncate(s, max)
+    }
+
+    #[test]
+    fn texts_are_cleaned_as_before_byte_by_byte() {
+        let all: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        for s in [
+            "",
+            " ",
+            "\t\n ",
+            "plain",
+            " a\nb ",
+            "\u{0}x\u{1f}\u{7f}\u{80}\u{9f}\u{a0}\u{c2}é",
+            "\u{85}",
+            "x\u{9f}",
+            "\u{85}\u{85}é\u{7f}",
+            "Ünïcode ✓ \u{1f600}\u{2028}",
+            &all,
+        ] {
+            for max in [0, 1, 2, 3, 5, 200, 1000] {
+                assert_eq!(
+                    clean_text(s, max),
+                    clean_text_by_chars(s, max),
+                    "{s:?} {max}"
+                );
+            }
+        }
     }
 
     #[test]

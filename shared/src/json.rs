@@ -91,23 +91,35 @@ pub fn push_num(out: &mut String, v: f64) {
 }
 
 /// Appends `s` as a JSON string literal.
+///
+/// Byte by byte: only ASCII bytes are escaped, and no byte of a multi-byte
+/// character is ASCII, so the runs between escapes are copied whole (a char
+/// iterator costs the wasm tracker its UTF-8 decoder).
 pub fn push_str(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 15] as char);
-            }
-            c => out.push(c),
+    let mut rest = s;
+    loop {
+        let bytes = rest.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() && bytes[i] >= 0x20 && bytes[i] != b'"' && bytes[i] != b'\\' {
+            i += 1;
         }
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let Some(&b) = bytes.get(i) else { break };
+        out.push('\\');
+        match b {
+            b'\n' => out.push('n'),
+            b'\r' => out.push('r'),
+            b'\t' => out.push('t'),
+            b'"' | b'\\' => out.push(b as char),
+            _ => {
+                out.push_str("u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+        rest = rest.get(i + 1..).unwrap_or_default();
     }
     out.push('"');
 }
@@ -403,6 +415,51 @@ mod tests {
         let mut s = String::new();
         push_str(&mut s, "a\"b\\c\n\u{1}é");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+
+    /// The char-by-char writer this one replaced.
+    fn push_str_by_chars(out: &mut String, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    out.push_str("\\u00");
+                    out.push(HEX[(c as usize) >> 4] as char);
+                    out.push(HEX[(c as usize) & 15] as char);
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+
+    #[test]
+    fn strings_are_escaped_as_before_byte_by_byte() {
+        let mut all: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        all.push_str("\u{fffd}\u{2028}\u{1f600}✓");
+        for s in [
+            "",
+            "plain",
+            "\"",
+            "\\",
+            "\u{0}",
+            "\u{1f}\u{7f}\u{80}\u{9f}\u{a0}",
+            "é\"ü\\\n\r\t\u{8}\u{c}x",
+            "\n\n",
+            "end\\",
+            &all,
+        ] {
+            let (mut a, mut b) = (String::from("x"), String::from("x"));
+            push_str(&mut a, s);
+            push_str_by_chars(&mut b, s);
+            assert_eq!(a, b, "{s:?}");
+        }
     }
 
     #[test]
