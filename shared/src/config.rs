@@ -175,34 +175,8 @@ pub fn slug(v: &str) -> Option<String> {
 /// Text made acceptable to the collector: trimmed, control characters
 /// replaced by spaces, cut to `max` bytes on a character boundary.
 pub fn clean_text(v: &str, max: usize) -> String {
-    // Bytes, not chars (a char iterator costs the wasm tracker its UTF-8
-    // decoder): the control characters are the ASCII ones (C0 and DEL) and
-    // C1, U+0080..U+009F, which UTF-8 writes as 0xC2 then 0x80..=0x9F; the
-    // runs between them are copied whole.
     let mut s = String::new();
-    let mut rest = v.trim_ascii();
-    loop {
-        let b = rest.as_bytes();
-        let mut i = 0;
-        let mut n = 0;
-        while i < b.len() {
-            n = match (b[i], b.get(i + 1)) {
-                (0..=0x1f | 0x7f, _) => 1,
-                (0xc2, Some(0x80..=0x9f)) => 2,
-                _ => 0,
-            };
-            if n > 0 {
-                break;
-            }
-            i += 1;
-        }
-        s.push_str(rest.get(..i).unwrap_or_default());
-        if n == 0 {
-            break;
-        }
-        s.push(' ');
-        rest = rest.get(i + n..).unwrap_or_default();
-    }
+    crate::json::push_mapped(&mut s, v.trim_ascii(), false);
     crate::attribution::truncate(s, max)
 }
 

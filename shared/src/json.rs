@@ -91,37 +91,59 @@ pub fn push_num(out: &mut String, v: f64) {
 }
 
 /// Appends `s` as a JSON string literal.
-///
-/// Byte by byte: only ASCII bytes are escaped, and no byte of a multi-byte
-/// character is ASCII, so the runs between escapes are copied whole (a char
-/// iterator costs the wasm tracker its UTF-8 decoder).
 pub fn push_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
+    push_mapped(out, s, true);
+    out.push('"');
+}
+
+/// Appends `s` with, when `json`, JSON's escapes, and otherwise each control
+/// character (C0, DEL and C1) replaced by a space.
+///
+/// Byte by byte (a char iterator costs the wasm tracker its UTF-8 decoder):
+/// the bytes replaced are ASCII, or C1's, which UTF-8 writes as 0xC2 then
+/// 0x80..=0x9F, and no byte of another character is ASCII, so the runs in
+/// between are copied whole. One function for both: less code in the wasm.
+pub(crate) fn push_mapped(out: &mut String, s: &str, json: bool) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut rest = s;
     loop {
         let bytes = rest.as_bytes();
         let mut i = 0;
-        while i < bytes.len() && bytes[i] >= 0x20 && bytes[i] != b'"' && bytes[i] != b'\\' {
+        let mut n = 0;
+        while i < bytes.len() {
+            n = match (bytes[i], bytes.get(i + 1)) {
+                (0..=0x1f, _) => 1,
+                (b'"' | b'\\', _) if json => 1,
+                (0x7f, _) if !json => 1,
+                (0xc2, Some(0x80..=0x9f)) if !json => 2,
+                _ => 0,
+            };
+            if n > 0 {
+                break;
+            }
             i += 1;
         }
         out.push_str(rest.get(..i).unwrap_or_default());
         let Some(&b) = bytes.get(i) else { break };
-        out.push('\\');
-        match b {
-            b'\n' => out.push('n'),
-            b'\r' => out.push('r'),
-            b'\t' => out.push('t'),
-            b'"' | b'\\' => out.push(b as char),
-            _ => {
-                out.push_str("u00");
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
+        if !json {
+            out.push(' ');
+        } else {
+            out.push('\\');
+            match b {
+                b'\n' => out.push('n'),
+                b'\r' => out.push('r'),
+                b'\t' => out.push('t'),
+                b'"' | b'\\' => out.push(b as char),
+                _ => {
+                    out.push_str("u00");
+                    out.push(HEX[(b >> 4) as usize] as char);
+                    out.push(HEX[(b & 15) as usize] as char);
+                }
             }
         }
-        rest = rest.get(i + 1..).unwrap_or_default();
+        rest = rest.get(i + n..).unwrap_or_default();
     }
-    out.push('"');
 }
 
 /// Writes the members of one JSON object; keeps track of the commas. The
