@@ -54,33 +54,29 @@ pub fn push_i64(out: &mut String, n: i64) {
 /// Appends a finite number with at most three decimals (non-finite: `0`).
 /// Integers are written without a fraction, as JavaScript would.
 pub fn push_num(out: &mut String, v: f64) {
-    if !v.is_finite() {
-        out.push('0');
-        return;
-    }
     let neg = v < 0.0;
     let v = if neg { -v } else { v };
-    // Beyond 2^53 / 1000 the thousandths are not representable anyway.
-    if v >= 9.0e12 {
-        if neg {
-            out.push('-');
+    // The integer part and the thousandths; one path writes them all.
+    let (int, mut frac) = if !v.is_finite() {
+        (0, 0)
+    } else if v >= 9.0e12 {
+        // Beyond 2^53 / 1000 the thousandths are not representable anyway.
+        (v as u64, 0)
+    } else {
+        // Rounded half away from zero (`f64::round` is std-only).
+        let scaled = v * 1000.0;
+        let mut milli = scaled as u64;
+        if scaled - milli as f64 >= 0.5 {
+            milli += 1;
         }
-        push_u64(out, v as u64);
-        return;
-    }
-    // Rounded half away from zero (`f64::round` is std-only).
-    let scaled = v * 1000.0;
-    let mut milli = scaled as u64;
-    if scaled - milli as f64 >= 0.5 {
-        milli += 1;
-    }
-    if neg && milli != 0 {
+        (milli / 1000, milli % 1000)
+    };
+    if neg && (int != 0 || frac != 0) {
         out.push('-');
     }
-    push_u64(out, milli / 1000);
+    push_u64(out, int);
     // The thousandths without trailing zeros (constant divisors: no
     // division-by-zero panic path in the wasm tracker).
-    let mut frac = milli % 1000;
     if frac != 0 {
         out.push('.');
         while frac != 0 {
@@ -417,6 +413,90 @@ mod tests {
         assert_eq!(num(0.0), "0");
         assert_eq!(num(1.0e10), "10000000000");
         assert_eq!(num(f64::NAN), "0");
+    }
+
+    /// The number writer this one replaced.
+    fn push_num_before(out: &mut String, v: f64) {
+        if !v.is_finite() {
+            out.push('0');
+            return;
+        }
+        let neg = v < 0.0;
+        let v = if neg { -v } else { v };
+        if v >= 9.0e12 {
+            if neg {
+                out.push('-');
+            }
+            push_u64(out, v as u64);
+            return;
+        }
+        let scaled = v * 1000.0;
+        let mut milli = scaled as u64;
+        if scaled - milli as f64 >= 0.5 {
+            milli += 1;
+        }
+        if neg && milli != 0 {
+            out.push('-');
+        }
+        push_u64(out, milli / 1000);
+        let mut frac = milli % 1000;
+        if frac != 0 {
+            out.push('.');
+            while frac != 0 {
+                out.push((b'0' + (frac / 100) as u8) as char);
+                frac = frac % 100 * 10;
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_before() {
+        let mut values = alloc::vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::EPSILON,
+            0.0004,
+            -0.0004,
+            0.0005,
+            -0.0005,
+            0.000_499_999_999_999_999_9,
+            0.9995,
+            -0.9995,
+            1.0005,
+            999.9999,
+            1234.5675,
+            -1499.99,
+            8.999_999_999_999e12,
+            8_999_999_999_999.999,
+            9.0e12,
+            -9.0e12,
+            9.0e12 + 0.5,
+            -9.0e12 - 0.75,
+            1.8e19,
+            -1.9e19,
+            1e300,
+        ];
+        let mut x = 0.000_123_f64;
+        while x < 1e14 {
+            values.push(x);
+            values.push(-x);
+            values.push(x * 1.000_7);
+            x *= 3.7;
+        }
+        for v in values {
+            let (mut a, mut b) = (String::new(), String::new());
+            push_num(&mut a, v);
+            push_num_before(&mut b, v);
+            assert_eq!(a, b, "{v:?}");
+        }
     }
 
     #[test]
