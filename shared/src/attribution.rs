@@ -199,7 +199,9 @@ fn classify_host(host: &str) -> ReferrerClass {
 }
 
 fn same_site(a: &str, b: &str) -> bool {
-    let strip = |h: &str| h.strip_prefix("www.").unwrap_or(h).to_owned();
+    fn strip(h: &str) -> &str {
+        h.strip_prefix("www.").unwrap_or(h)
+    }
     !b.is_empty() && strip(a) == strip(b)
 }
 
@@ -294,6 +296,18 @@ mod tests {
 
     fn class(url: &str, referrer: &str) -> Option<ReferrerClass> {
         Attribution::from_landing(url, referrer).referrer_class
+    }
+
+    #[test]
+    fn same_site_ignores_one_leading_www() {
+        assert!(same_site("www.shop.example", "shop.example"));
+        assert!(same_site("shop.example", "www.shop.example"));
+        assert!(same_site("www.shop.example", "www.shop.example"));
+        assert!(!same_site("www.www.shop.example", "shop.example"));
+        assert!(!same_site("shop.example", ""));
+        assert!(!same_site("", ""));
+        assert!(same_site("", "www."));
+        assert!(!same_site("blog.shop.example", "shop.example"));
     }
 
     #[test]
