@@ -49,7 +49,7 @@ pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
 /// a comparison per word: less code in the wasm tracker).
 pub fn one_of(s: &str, words: &str) -> bool {
     for w in split(words, b',') {
-        if w == s {
+        if *w == *s {
             return true;
         }
     }
