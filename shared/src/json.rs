@@ -125,17 +125,19 @@ pub(crate) fn push_mapped(out: &mut String, s: &str, json: bool) {
         if !json {
             out.push(' ');
         } else {
+            let e = match b {
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                b'"' | b'\\' => b,
+                _ => b'u',
+            };
             out.push('\\');
-            match b {
-                b'\n' => out.push('n'),
-                b'\r' => out.push('r'),
-                b'\t' => out.push('t'),
-                b'"' | b'\\' => out.push(b as char),
-                _ => {
-                    out.push_str("u00");
-                    out.push(HEX[(b >> 4) as usize] as char);
-                    out.push(HEX[(b & 15) as usize] as char);
-                }
+            out.push(e as char);
+            if e == b'u' {
+                out.push_str("00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
             }
         }
         rest = rest.get(i + n..).unwrap_or_default();
