@@ -147,7 +147,10 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p.get(pi..).unwrap_or_default().iter().all(|&b| b == b'*')
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 /// A slug (`a-z0-9_-`, at most `MAX_SLUG_LEN`) made from free text:
@@ -200,6 +203,14 @@ mod tests {
         assert!(!glob("/pricing", "/pricing/x"));
         assert!(!glob("/pricing*", "/about/pricing"));
         assert!(glob("*", ""));
+        assert!(glob("", ""));
+        assert!(!glob("", "x"));
+        assert!(!glob("a", ""));
+        assert!(glob("**", ""));
+        assert!(glob("a**", "a"));
+        assert!(!glob("a*b", "a"));
+        assert!(glob("a*b*", "axxbyy"));
+        assert!(!glob("a*b*c", "axxbyy"));
     }
 
     #[test]

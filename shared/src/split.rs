@@ -41,8 +41,11 @@ impl<'a> Iterator for Split<'a> {
 /// `s` cut at the first `sep` (an ASCII byte), without it, as
 /// `s.split_once(sep as char)` gives it.
 pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = find(s, sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
+    // The first part and what `split` has left after the separator (none
+    // when there was no separator): one cutting code for both.
+    let mut parts = split(s, sep);
+    let first = parts.next()?;
+    Some((first, parts.rest?))
 }
 
 /// True when `s` is one of the comma-separated `words` (one loop instead of
