@@ -199,7 +199,9 @@ fn classify_host(host: &str) -> ReferrerClass {
 }
 
 fn same_site(a: &str, b: &str) -> bool {
-    let strip = |h: &str| h.strip_prefix("www.").unwrap_or(h).to_owned();
+    fn strip(h: &str) -> &str {
+        h.strip_prefix("www.").unwrap_or(h)
+    }
     !b.is_empty() && strip(a) == strip(b)
 }
 
@@ -278,13 +280,16 @@ pub fn truncate(s: String, max: usize) -> String {
     if s.len() <= max {
         return s;
     }
+    // A copy rather than `String::truncate`, whose char-boundary assertion
+    // would bring a panic path into the wasm tracker (this is the rare path);
+    // `get` fails until `end` is on a char boundary (at 0 at the latest).
     let mut end = max;
-    while !s.is_char_boundary(end) {
+    loop {
+        if let Some(cut) = s.get(..end) {
+            return cut.to_owned();
+        }
         end -= 1;
     }
-    // A copy rather than `String::truncate`, whose char-boundary assertion
-    // would bring a panic path into the wasm tracker (this is the rare path).
-    s.get(..end).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]
@@ -294,6 +299,46 @@ mod tests {
 
     fn class(url: &str, referrer: &str) -> Option<ReferrerClass> {
         Attribution::from_landing(url, referrer).referrer_class
+    }
+
+    #[test]
+    fn texts_are_cut_on_char_boundaries_as_before() {
+        let before = |s: &str, max: usize| -> String {
+            if s.len() <= max {
+                return s.to_owned();
+            }
+            let mut end = max;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s[..end].to_owned()
+        };
+        for s in [
+            "",
+            "a",
+            "abc",
+            "é",
+            "aé",
+            "✓✓",
+            "\u{1f600}x",
+            "xé✓\u{1f600}y",
+        ] {
+            for max in 0..12 {
+                assert_eq!(truncate(s.to_owned(), max), before(s, max), "{s:?} {max}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_site_ignores_one_leading_www() {
+        assert!(same_site("www.shop.example", "shop.example"));
+        assert!(same_site("shop.example", "www.shop.example"));
+        assert!(same_site("www.shop.example", "www.shop.example"));
+        assert!(!same_site("www.www.shop.example", "shop.example"));
+        assert!(!same_site("shop.example", ""));
+        assert!(!same_site("", ""));
+        assert!(same_site("", "www."));
+        assert!(!same_site("blog.shop.example", "shop.example"));
     }
 
     #[test]

@@ -147,7 +147,10 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p.get(pi..).unwrap_or_default().iter().all(|&b| b == b'*')
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 /// A slug (`a-z0-9_-`, at most `MAX_SLUG_LEN`) made from free text:
@@ -175,11 +178,8 @@ pub fn slug(v: &str) -> Option<String> {
 /// Text made acceptable to the collector: trimmed, control characters
 /// replaced by spaces, cut to `max` bytes on a character boundary.
 pub fn clean_text(v: &str, max: usize) -> String {
-    let s: String = v
-        .trim_ascii()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let mut s = String::new();
+    crate::json::push_mapped(&mut s, v.trim_ascii(), false);
     crate::attribution::truncate(s, max)
 }
 
@@ -203,6 +203,14 @@ mod tests {
         assert!(!glob("/pricing", "/pricing/x"));
         assert!(!glob("/pricing*", "/about/pricing"));
         assert!(glob("*", ""));
+        assert!(glob("", ""));
+        assert!(!glob("", "x"));
+        assert!(!glob("a", ""));
+        assert!(glob("**", ""));
+        assert!(glob("a**", "a"));
+        assert!(!glob("a*b", "a"));
+        assert!(glob("a*b*", "axxbyy"));
+        assert!(!glob("a*b*c", "axxbyy"));
     }
 
     #[test]
@@ -264,6 +272,42 @@ mod tests {
         assert_eq!(c.phone_country.as_deref(), Some("91"));
         let d = cfg(&[("idle-ms", "5")]);
         assert_eq!(d, Config::default());
+    }
+
+    /// The char-by-char cleaning this one replaced.
+    fn clean_text_by_chars(v: &str, max: usize) -> String {
+        let s: String = v
+            .trim_ascii()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        crate::attribution::truncate(s, max)
+    }
+
+    #[test]
+    fn texts_are_cleaned_as_before_byte_by_byte() {
+        let all: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        for s in [
+            "",
+            " ",
+            "\t\n ",
+            "plain",
+            " a\nb ",
+            "\u{0}x\u{1f}\u{7f}\u{80}\u{9f}\u{a0}\u{c2}é",
+            "\u{85}",
+            "x\u{9f}",
+            "\u{85}\u{85}é\u{7f}",
+            "Ünïcode ✓ \u{1f600}\u{2028}",
+            &all,
+        ] {
+            for max in [0, 1, 2, 3, 5, 200, 1000] {
+                assert_eq!(
+                    clean_text(s, max),
+                    clean_text_by_chars(s, max),
+                    "{s:?} {max}"
+                );
+            }
+        }
     }
 
     #[test]

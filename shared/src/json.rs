@@ -54,33 +54,29 @@ pub fn push_i64(out: &mut String, n: i64) {
 /// Appends a finite number with at most three decimals (non-finite: `0`).
 /// Integers are written without a fraction, as JavaScript would.
 pub fn push_num(out: &mut String, v: f64) {
-    if !v.is_finite() {
-        out.push('0');
-        return;
-    }
     let neg = v < 0.0;
     let v = if neg { -v } else { v };
-    // Beyond 2^53 / 1000 the thousandths are not representable anyway.
-    if v >= 9.0e12 {
-        if neg {
-            out.push('-');
+    // The integer part and the thousandths; one path writes them all.
+    let (int, mut frac) = if !v.is_finite() {
+        (0, 0)
+    } else if v >= 9.0e12 {
+        // Beyond 2^53 / 1000 the thousandths are not representable anyway.
+        (v as u64, 0)
+    } else {
+        // Rounded half away from zero (`f64::round` is std-only).
+        let scaled = v * 1000.0;
+        let mut milli = scaled as u64;
+        if scaled - milli as f64 >= 0.5 {
+            milli += 1;
         }
-        push_u64(out, v as u64);
-        return;
-    }
-    // Rounded half away from zero (`f64::round` is std-only).
-    let scaled = v * 1000.0;
-    let mut milli = scaled as u64;
-    if scaled - milli as f64 >= 0.5 {
-        milli += 1;
-    }
-    if neg && milli != 0 {
+        (milli / 1000, milli % 1000)
+    };
+    if neg && (int != 0 || frac != 0) {
         out.push('-');
     }
-    push_u64(out, milli / 1000);
+    push_u64(out, int);
     // The thousandths without trailing zeros (constant divisors: no
     // division-by-zero panic path in the wasm tracker).
-    let mut frac = milli % 1000;
     if frac != 0 {
         out.push('.');
         while frac != 0 {
@@ -92,24 +88,60 @@ pub fn push_num(out: &mut String, v: f64) {
 
 /// Appends `s` as a JSON string literal.
 pub fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    push_mapped(out, s, true);
+    out.push('"');
+}
+
+/// Appends `s` with, when `json`, JSON's escapes, and otherwise each control
+/// character (C0, DEL and C1) replaced by a space.
+///
+/// Byte by byte (a char iterator costs the wasm tracker its UTF-8 decoder):
+/// the bytes replaced are ASCII, or C1's, which UTF-8 writes as 0xC2 then
+/// 0x80..=0x9F, and no byte of another character is ASCII, so the runs in
+/// between are copied whole. One function for both: less code in the wasm.
+pub(crate) fn push_mapped(out: &mut String, s: &str, json: bool) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 15] as char);
+    let mut rest = s;
+    loop {
+        let bytes = rest.as_bytes();
+        let mut i = 0;
+        let mut n = 0;
+        while i < bytes.len() {
+            n = match (bytes[i], bytes.get(i + 1)) {
+                (0..=0x1f, _) => 1,
+                (b'"' | b'\\', _) if json => 1,
+                (0x7f, _) if !json => 1,
+                (0xc2, Some(0x80..=0x9f)) if !json => 2,
+                _ => 0,
+            };
+            if n > 0 {
+                break;
             }
-            c => out.push(c),
+            i += 1;
         }
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let Some(&b) = bytes.get(i) else { break };
+        if !json {
+            out.push(' ');
+        } else {
+            let e = match b {
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                b'"' | b'\\' => b,
+                _ => b'u',
+            };
+            out.push('\\');
+            out.push(e as char);
+            if e == b'u' {
+                out.push_str("00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+        rest = rest.get(i + n..).unwrap_or_default();
     }
-    out.push('"');
 }
 
 /// Writes the members of one JSON object; keeps track of the commas. The
@@ -385,6 +417,90 @@ mod tests {
         assert_eq!(num(f64::NAN), "0");
     }
 
+    /// The number writer this one replaced.
+    fn push_num_before(out: &mut String, v: f64) {
+        if !v.is_finite() {
+            out.push('0');
+            return;
+        }
+        let neg = v < 0.0;
+        let v = if neg { -v } else { v };
+        if v >= 9.0e12 {
+            if neg {
+                out.push('-');
+            }
+            push_u64(out, v as u64);
+            return;
+        }
+        let scaled = v * 1000.0;
+        let mut milli = scaled as u64;
+        if scaled - milli as f64 >= 0.5 {
+            milli += 1;
+        }
+        if neg && milli != 0 {
+            out.push('-');
+        }
+        push_u64(out, milli / 1000);
+        let mut frac = milli % 1000;
+        if frac != 0 {
+            out.push('.');
+            while frac != 0 {
+                out.push((b'0' + (frac / 100) as u8) as char);
+                frac = frac % 100 * 10;
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_before() {
+        let mut values = alloc::vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::EPSILON,
+            0.0004,
+            -0.0004,
+            0.0005,
+            -0.0005,
+            0.000_499_999_999_999_999_9,
+            0.9995,
+            -0.9995,
+            1.0005,
+            999.9999,
+            1234.5675,
+            -1499.99,
+            8.999_999_999_999e12,
+            8_999_999_999_999.999,
+            9.0e12,
+            -9.0e12,
+            9.0e12 + 0.5,
+            -9.0e12 - 0.75,
+            1.8e19,
+            -1.9e19,
+            1e300,
+        ];
+        let mut x = 0.000_123_f64;
+        while x < 1e14 {
+            values.push(x);
+            values.push(-x);
+            values.push(x * 1.000_7);
+            x *= 3.7;
+        }
+        for v in values {
+            let (mut a, mut b) = (String::new(), String::new());
+            push_num(&mut a, v);
+            push_num_before(&mut b, v);
+            assert_eq!(a, b, "{v:?}");
+        }
+    }
+
     #[test]
     fn integers_read_back_what_is_written_and_nothing_else() {
         for n in [0, 7, -42, 1_764_000_000_000, i64::MAX / 1000] {
@@ -403,6 +519,51 @@ mod tests {
         let mut s = String::new();
         push_str(&mut s, "a\"b\\c\n\u{1}é");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+
+    /// The char-by-char writer this one replaced.
+    fn push_str_by_chars(out: &mut String, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    out.push_str("\\u00");
+                    out.push(HEX[(c as usize) >> 4] as char);
+                    out.push(HEX[(c as usize) & 15] as char);
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+
+    #[test]
+    fn strings_are_escaped_as_before_byte_by_byte() {
+        let mut all: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        all.push_str("\u{fffd}\u{2028}\u{1f600}✓");
+        for s in [
+            "",
+            "plain",
+            "\"",
+            "\\",
+            "\u{0}",
+            "\u{1f}\u{7f}\u{80}\u{9f}\u{a0}",
+            "é\"ü\\\n\r\t\u{8}\u{c}x",
+            "\n\n",
+            "end\\",
+            &all,
+        ] {
+            let (mut a, mut b) = (String::from("x"), String::from("x"));
+            push_str(&mut a, s);
+            push_str_by_chars(&mut b, s);
+            assert_eq!(a, b, "{s:?}");
+        }
     }
 
     #[test]

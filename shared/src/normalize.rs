@@ -61,25 +61,27 @@ pub fn normalize_phone(raw: &str, country: Option<&str>) -> Option<String> {
             _ => return None,
         }
     }
-    let e164 = if intl {
-        digits
-    } else if let Some(d) = digits.strip_prefix("00") {
-        d.to_owned()
+    // The result is `prefix` then the digits from `skip` on (one copy).
+    let (prefix, skip) = if intl {
+        ("", 0)
+    } else if digits.starts_with("00") {
+        ("", 2)
     } else {
         match country.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())) {
             Some(cc) => {
                 let national = skip_leading(&digits, b'0');
+                let zeros = digits.len() - national.len();
                 if national.starts_with(cc) && national.len() > 10 {
-                    national.to_owned()
+                    ("", zeros)
                 } else {
-                    let mut s = cc.to_owned();
-                    s.push_str(national);
-                    s
+                    (cc, zeros)
                 }
             }
-            None => digits,
+            None => ("", 0),
         }
     };
+    let mut e164 = prefix.to_owned();
+    e164.push_str(digits.get(skip..).unwrap_or_default());
     ((8..=15).contains(&e164.len()) && !e164.starts_with("0")).then_some(e164)
 }
 
@@ -162,6 +164,95 @@ mod tests {
             "+91 98000 ００000",
         ] {
             assert_eq!(normalize_phone(bad, Some("91")), None, "{bad}");
+        }
+    }
+
+    /// The phone normaliser this one replaced.
+    fn phone_before(raw: &str, country: Option<&str>) -> Option<String> {
+        let raw = raw.trim_ascii();
+        let (intl, rest) = match raw.strip_prefix("+") {
+            Some(r) => (true, r),
+            None => (false, raw),
+        };
+        let mut digits = String::new();
+        for b in rest.bytes() {
+            match b {
+                b'0'..=b'9' => digits.push(b as char),
+                b' ' | b'.' | b'-' | b'(' | b')' => {}
+                _ => return None,
+            }
+        }
+        let e164 = if intl {
+            digits
+        } else if let Some(d) = digits.strip_prefix("00") {
+            d.to_owned()
+        } else {
+            match country.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())) {
+                Some(cc) => {
+                    let national = skip_leading(&digits, b'0');
+                    if national.starts_with(cc) && national.len() > 10 {
+                        national.to_owned()
+                    } else {
+                        let mut s = cc.to_owned();
+                        s.push_str(national);
+                        s
+                    }
+                }
+                None => digits,
+            }
+        };
+        ((8..=15).contains(&e164.len()) && !e164.starts_with("0")).then_some(e164)
+    }
+
+    #[test]
+    fn phones_are_normalised_as_before() {
+        let countries = [
+            None,
+            Some(""),
+            Some("91"),
+            Some("1"),
+            Some("0"),
+            Some("x1"),
+            Some("044"),
+        ];
+        let mut raws = alloc::vec![
+            "",
+            "+",
+            "++91 98000 00000",
+            "0",
+            "00",
+            "000",
+            "+0098000000000",
+            "0091 98000 00000",
+            "098000 00000",
+            "0098000 00000",
+            "9198000000000",
+            "91 98000 00000",
+            "1 (555) 010-9999",
+            "+1 555.010.9999",
+            " 5550109999 ",
+            "005550109999",
+            "0005550109999",
+            "044 1234 5678",
+            "04412345678901",
+            "1234567",
+            "12345678",
+            "123456789012345",
+            "1234567890123456",
+            "+91 98000 ００000",
+            "+91 98000 0000x",
+            "0 0 0 0 1 2 3 4 5 6 7 8",
+        ];
+        let long = "0".repeat(9) + "123456789";
+        raws.push(&long);
+        for raw in raws {
+            for c in countries {
+                assert_eq!(
+                    normalize_phone(raw, c),
+                    phone_before(raw, c),
+                    "{raw:?} {c:?}"
+                );
+            }
         }
     }
 

@@ -29,7 +29,10 @@ pub fn depth_pct(scroll_top: f64, viewport: f64, content: f64) -> u8 {
     if content <= viewport || content <= 0.0 {
         return 100;
     }
-    let seen = (scroll_top.max(0.0) + viewport.max(0.0)) / content * 100.0;
+    // Comparisons rather than `f64::max`, a libm call in the wasm tracker
+    // (the same values: the metrics are finite here).
+    let at_least_0 = |v: f64| if v < 0.0 { 0.0 } else { v };
+    let seen = (at_least_0(scroll_top) + at_least_0(viewport)) / content * 100.0;
     // Browsers round scroll positions to device pixels: allow half a percent.
     let pct = (seen + 0.5) as u32;
     pct.min(100) as u8
@@ -95,6 +98,30 @@ mod tests {
         );
         assert_eq!(depth_pct(f64::NAN, 800.0, 600.0), 0);
         assert_eq!(depth_pct(-50.0, 1000.0, 10_000.0), 10, "overscroll bounce");
+    }
+
+    #[test]
+    fn depth_is_as_with_f64_max() {
+        let before = |t: f64, v: f64, c: f64| -> u8 {
+            if !(t.is_finite() && v.is_finite() && c.is_finite()) {
+                return 0;
+            }
+            if c <= v || c <= 0.0 {
+                return 100;
+            }
+            let seen = (t.max(0.0) + v.max(0.0)) / c * 100.0;
+            ((seen + 0.5) as u32).min(100) as u8
+        };
+        let xs = [
+            -1e9, -50.0, -0.5, -0.0, 0.0, 0.4, 1.0, 333.3, 1000.0, 5e3, 1e12,
+        ];
+        for t in xs {
+            for v in xs {
+                for c in xs {
+                    assert_eq!(depth_pct(t, v, c), before(t, v, c), "{t} {v} {c}");
+                }
+            }
+        }
     }
 
     fn crossed(s: &mut ScrollDepth, pct: u8) -> Vec<u8> {

@@ -44,7 +44,13 @@ impl Session {
         match prev {
             Some(s) if now - s.last_activity <= SESSION_TIMEOUT_MS => Session {
                 id: s.id,
-                last_activity: now.max(s.last_activity),
+                // A comparison rather than `f64::max`, a libm call in the
+                // wasm tracker (neither is NaN here).
+                last_activity: if now < s.last_activity {
+                    s.last_activity
+                } else {
+                    now
+                },
             },
             _ => Session {
                 id: fresh_id(),
@@ -67,6 +73,17 @@ mod tests {
         assert_eq!(s.id, "a");
         let s = Session::touch(Some(s), 1_000.0 + 58.0 * MIN, || "c".into());
         assert_eq!(s.id, "a", "the window slides with activity");
+    }
+
+    #[test]
+    fn a_clock_that_went_backwards_keeps_the_later_time() {
+        let s = Session::touch(None, 5.0 * MIN, || "a".into());
+        let s = Session::touch(Some(s), 2.0 * MIN, || "b".into());
+        assert_eq!((s.id.as_str(), s.last_activity), ("a", 5.0 * MIN));
+        let s = Session::touch(Some(s), 6.0 * MIN, || "c".into());
+        assert_eq!((s.id.as_str(), s.last_activity), ("a", 6.0 * MIN));
+        let s = Session::touch(Some(s), f64::NAN, || "d".into());
+        assert_eq!(s.id, "d");
     }
 
     #[test]

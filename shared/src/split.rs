@@ -8,35 +8,51 @@
 
 /// The parts of `s` between occurrences of `sep` (an ASCII byte), as
 /// `s.split(sep as char)` gives them.
-pub fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> {
-    let mut rest = Some(s);
-    core::iter::from_fn(move || {
-        let r = rest?;
-        match find(r, sep) {
+pub fn split(s: &str, sep: u8) -> Split<'_> {
+    Split { rest: Some(s), sep }
+}
+
+/// The iterator of [`split`]: a named type with a plain `next` rather than
+/// `iter::from_fn`, whose generic `next` the wasm tracker would get one copy
+/// of per crate that calls it.
+pub struct Split<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match find(r, self.sep) {
             Some(i) => {
-                rest = r.get(i + 1..);
+                self.rest = r.get(i + 1..);
                 r.get(..i)
             }
             None => {
-                rest = None;
+                self.rest = None;
                 Some(r)
             }
         }
-    })
+    }
 }
 
 /// `s` cut at the first `sep` (an ASCII byte), without it, as
 /// `s.split_once(sep as char)` gives it.
 pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = find(s, sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
+    // The first part and what `split` has left after the separator (none
+    // when there was no separator): one cutting code for both.
+    let mut parts = split(s, sep);
+    let first = parts.next()?;
+    Some((first, parts.rest?))
 }
 
 /// True when `s` is one of the comma-separated `words` (one loop instead of
 /// a comparison per word: less code in the wasm tracker).
 pub fn one_of(s: &str, words: &str) -> bool {
     for w in split(words, b',') {
-        if w == s {
+        if *w == *s {
             return true;
         }
     }
