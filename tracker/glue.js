@@ -36,7 +36,7 @@ function pass(s) {
 }
 
 // The core's `on(op, texts)`, handed to the shell (the core reads the
-// numbers through the `num` import and answers through `effects`).
+// numbers through the `num` import and asks the shell through the others).
 function on(op, texts) {
   var t = pass(texts);
   wasm.o(op, t[0], t[1]);

@@ -4,10 +4,11 @@
 //! The shell listens to the page (scroll, visibility, focus, activity,
 //! clicks, submits, history, lifecycle, checkout sections) and reports what
 //! happened to [`Tracker::on`]; the core asks `touchline-shared` what that
-//! means, stores what it keeps through the shell (`load`/`save`), and answers
-//! with a compact list of effects (send, set a timer, measure next frame,
-//! observe sections, decorate a link, hash a value) that the shell performs. Every shell entry is guarded: the host page
-//! never sees an exception from us, so problems degrade to "not tracked".
+//! means, stores what it keeps through the shell (`load`/`save`), and asks
+//! the shell, through one small import each, for what it decided (send a
+//! batch, set a timer, measure next frame, observe sections, decorate a link,
+//! hash a value). Every shell entry is guarded: the host page never sees an
+//! exception from us, so problems degrade to "not tracked".
 //!
 //! The wasm is `no_std` (with `alloc`): its panic handler is a trap, so no
 //! formatting or panic messages are shipped. The feature `std` (on for this
