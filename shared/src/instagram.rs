@@ -18,7 +18,7 @@ use crate::limits::*;
 use crate::link::{verify_ig_ref, IG_REF_PREFIX};
 use crate::reference::find_tokens;
 use crate::schema::{Event, EventData, InstagramInbound, InstagramReferral, SCHEMA_VERSION};
-use crate::whatsapp::clean;
+use crate::whatsapp::{clean, clean_line};
 
 /// The `object` of Instagram deliveries.
 pub const OBJECT: &str = "instagram";
@@ -350,7 +350,7 @@ fn read_referral(r: &Value) -> (Option<InstagramReferral>, Vec<Skip>) {
         .and_then(|c| s(c, "photo_url").or_else(|| s(c, "video_url")))
         .filter(|u| u.contains(':') && u.len() <= MAX_URL_LEN && !u.chars().any(char::is_control))
         .map(str::to_owned);
-    let short = |k: &str| s(r, k).map(|v| clean(v, MAX_SLUG_LEN));
+    let short = |k: &str| s(r, k).map(|v| clean_line(v, MAX_SLUG_LEN));
     let referral = InstagramReferral {
         source: short("source"),
         referral_type: short("type"),
@@ -358,7 +358,7 @@ fn read_referral(r: &Value) -> (Option<InstagramReferral>, Vec<Skip>) {
         reference,
         ad_title: ctx
             .and_then(|c| s(c, "ad_title"))
-            .map(|t| clean(t, MAX_TEXT_LEN)),
+            .map(|t| clean_line(t, MAX_TEXT_LEN)),
         media_url,
     };
     (Some(referral), problems)
@@ -598,6 +598,25 @@ mod tests {
         );
         // The stored form passes the schema's own server-side validation.
         let e = m.to_event("demo");
+        let batch = serde_json::to_vec(&json!({ "sent_at": NOW, "events": [e] })).expect("json");
+        let out = crate::validate::validate_server_batch(&batch, NOW).expect("batch");
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    }
+
+    #[test]
+    fn control_characters_in_referral_sources_and_titles_are_dropped_so_the_event_is_valid() {
+        // Found by the mutation property test: a tab in `source` was kept
+        // (messages may hold tabs) and the schema then refused the event.
+        let mut m = ad_message("M-TAB");
+        m["message"]["referral"]["source"] = json!("\t");
+        m["message"]["referral"]["type"] = json!("OPEN\n_THREAD");
+        m["message"]["referral"]["ads_context_data"]["ad_title"] = json!("Spring\tsale");
+        let d = parse_delivery(&delivery(json!([m])), NOW).expect("delivery");
+        let r = d.events[0].data.referral.clone().expect("referral");
+        assert_eq!(r.source.as_deref(), Some(""));
+        assert_eq!(r.referral_type.as_deref(), Some("OPEN_THREAD"));
+        assert_eq!(r.ad_title.as_deref(), Some("Springsale"));
+        let e = d.events[0].to_event("demo");
         let batch = serde_json::to_vec(&json!({ "sent_at": NOW, "events": [e] })).expect("json");
         let out = crate::validate::validate_server_batch(&batch, NOW).expect("batch");
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);

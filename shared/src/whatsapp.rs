@@ -172,6 +172,14 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     truncate(t, max)
 }
 
+/// Drops every control character and cuts to `max` bytes: for one-line
+/// fields (names, ids, referral sources and titles), which the schema keeps
+/// free of them, tabs and newlines included.
+pub(crate) fn clean_line(text: &str, max: usize) -> String {
+    let t: String = text.chars().filter(|c| !c.is_control()).collect();
+    truncate(t, max)
+}
+
 fn read_message(m: &Value, contacts: &[Value], _now_ms: i64) -> Result<WhatsappInbound, String> {
     let message_id = s(m, "id").ok_or("message has no `id`; skipped")?;
     if message_id.len() > MAX_WAMID_LEN || message_id.chars().any(char::is_control) {
@@ -212,7 +220,7 @@ fn read_message(m: &Value, contacts: &[Value], _now_ms: i64) -> Result<WhatsappI
     let profile_name = contact
         .and_then(|c| c.get("profile"))
         .and_then(|p| s(p, "name"))
-        .map(|n| clean(n, MAX_TEXT_LEN));
+        .map(|n| clean_line(n, MAX_TEXT_LEN));
     let kind = s(m, "type").unwrap_or("unknown");
     let (message_type, text) = match kind {
         "text" => ("text", m.get("text").and_then(|t| s(t, "body"))),
@@ -257,11 +265,11 @@ fn read_referral(r: &Value) -> Option<CtwaReferral> {
     let source_id = s(r, "source_id")?;
     let text = |k: &str| s(r, k).map(|v| clean(v, MAX_TEXT_LEN));
     Some(CtwaReferral {
-        source_id: clean(source_id, MAX_TEXT_LEN),
-        source_type: s(r, "source_type").map(|v| clean(v, MAX_SLUG_LEN)),
+        source_id: clean_line(source_id, MAX_TEXT_LEN),
+        source_type: s(r, "source_type").map(|v| clean_line(v, MAX_SLUG_LEN)),
         source_url: s(r, "source_url")
             .filter(|u| u.contains(':'))
-            .map(|v| clean(v, MAX_URL_LEN)),
+            .map(|v| clean_line(v, MAX_URL_LEN)),
         headline: text("headline"),
         body: text("body"),
         media_type: text("media_type"),
@@ -389,6 +397,31 @@ mod tests {
         assert!(crate::validate::id("event_id", &e.event_id).is_ok());
         // The stored form passes the schema's own validation, as a server event.
         let batch = serde_json::to_vec(&json!({ "sent_at": NOW, "events": [e] })).expect("json");
+        let out = crate::validate::validate_server_batch(&batch, NOW).expect("batch");
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    }
+
+    #[test]
+    fn tabs_and_newlines_in_one_line_fields_are_dropped_so_the_event_is_valid() {
+        let body = delivery(
+            json!([{ "from": "15550001111", "id": "wamid.TEST_IN_TAB", "timestamp": "1700000300",
+                "type": "text", "text": { "body": "line one\nline two\ttabbed" },
+                "referral": { "source_url": "https://fb.me/TEST\tAD", "source_id": "3333\n33",
+                    "source_type": "a\td", "headline": "Chat\twith us" } }]),
+            json!([{ "profile": { "name": "Test\tUser" }, "wa_id": "15550001111" }]),
+        );
+        let d = parse_delivery(&body, NOW).expect("delivery");
+        let m = &d.messages[0];
+        // Message texts keep their tabs and newlines; one-line fields do not.
+        assert_eq!(m.data.text.as_deref(), Some("line one\nline two\ttabbed"));
+        assert_eq!(m.data.profile_name.as_deref(), Some("TestUser"));
+        let r = m.data.referral.as_ref().expect("referral");
+        assert_eq!(r.source_id, "333333");
+        assert_eq!(r.source_type.as_deref(), Some("ad"));
+        assert_eq!(r.source_url.as_deref(), Some("https://fb.me/TESTAD"));
+        assert_eq!(r.headline.as_deref(), Some("Chat\twith us"));
+        let batch = serde_json::to_vec(&json!({ "sent_at": NOW, "events": [m.to_event("demo")] }))
+            .expect("json");
         let out = crate::validate::validate_server_batch(&batch, NOW).expect("batch");
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);
     }
