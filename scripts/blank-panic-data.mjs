@@ -37,8 +37,8 @@ function segments() {
         const flags = r.uleb();
         if (flags !== 0) throw new Error(`data segment kind ${flags} not handled`);
         if (r.byte() !== 0x41) throw new Error('data segment offset is not an i32.const');
-        let addr = 0, shift = 0, b;
-        do { b = r.byte(); addr |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+        // A signed LEB128; an address is positive, so it reads the same unsigned.
+        const addr = r.uleb();
         if (r.byte() !== 0x0b) throw new Error('data segment offset is not a constant');
         const len = r.uleb();
         out.push({ addr, file: r.p, len });
